@@ -1,0 +1,69 @@
+"""Format readers: one module per kind of article file, one shared contract.
+
+Each reader module exposes::
+
+    def read(source: SourceText) -> Iterator[Article | ReadError]
+
+A page dump or an HTML page yields one `Article` or one `ReadError`; a JSON
+Lines export yields one value per non-blank line, so a bad line fails alone.
+Readers never raise for bad input: a reason in a `ReadError` is the answer.
+
+`detect` chooses the reader from the file name, and from the first bytes when
+the extension says nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+from index.article import Article, ReadError, SourceText
+
+Reader = Callable[[SourceText], Iterator[Article | ReadError]]
+
+#: Extensions Archivist reads, mapped to the format that reads them.
+EXTENSIONS: dict[str, str] = {
+    ".txt": "pagedump",
+    ".text": "pagedump",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+
+def detect(path: str, head: bytes = b"") -> str | None:
+    """Name the format of `path` ("pagedump", "html", "jsonl"), or None.
+
+    The extension decides; files without a known extension are sniffed from
+    `head` (their first bytes), and anything else is not an article file.
+    """
+    ext = os.path.splitext(path)[1].lower()
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
+    if ext:
+        return None
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if start.startswith(b"{"):
+        return "jsonl"
+    return None
+
+
+def reader_for(fmt: str) -> Reader:
+    """The `read` function of the named format."""
+    if fmt == "pagedump":
+        from index.formats import pagedump
+
+        return pagedump.read
+    if fmt == "html":
+        from index.formats import html
+
+        return html.read
+    if fmt == "jsonl":
+        from index.formats import jsonl
+
+        return jsonl.read
+    raise ValueError(f"unknown format {fmt!r}")

@@ -1,0 +1,112 @@
+"""Normalizing the loose values articles come with: dates, tags, language.
+
+Readers hand over what they found in the source ("28 May 2022",
+"۱۴۰۱/۰۳/۰۷", " Top News ,interview"); this module turns it into the values
+the index stores. It never guesses: a date it cannot read is None, never
+"today" or a year-1401 Gregorian date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+import jdatetime
+from dateutil import parser as dateparser
+
+from index.article import Tag
+
+# Persian (U+06F0..) and Arabic-Indic (U+0660..) digits to ASCII.
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+# Years below this in a numeric Y/M/D date are read as Persian solar years:
+# the solar calendar is ~621 years behind, so 1300..1500 is 1921..2121.
+_SOLAR_YEARS = range(1300, 1500)
+
+_YMD = re.compile(r"^\s*(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\b")
+_YEAR_ONLY = re.compile(r"^\s*(\d{4})\s*$")
+
+
+def to_ascii_digits(text: str) -> str:
+    """Replace Persian and Arabic-Indic digits by ASCII ones."""
+    return text.translate(_DIGITS)
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """Read a publication date, or return None when there is none to read.
+
+    Accepts ISO 8601 (with or without a time), `2022/05/28`, `28 May 2022`,
+    `May 28, 2022`, and Persian solar dates such as `1401/03/07` in ASCII or
+    Persian digits (converted with jdatetime, because dateutil would happily
+    return the Gregorian year 1401).
+    """
+    if text is None:
+        return None
+    s = to_ascii_digits(str(text)).strip()
+    if not s or len(s) > 100:
+        return None
+    m = _YMD.match(s)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        try:
+            if y in _SOLAR_YEARS:
+                return jdatetime.date(y, mo, d).togregorian()
+            return dt.date(y, mo, d)
+        except ValueError:
+            return None
+    if _YEAR_ONLY.match(s):
+        # A bare year is not a publication date; refusing it keeps
+        # "1987" in a title from turning into 1987-01-01.
+        return None
+    if not re.search(r"\d", s):
+        return None
+    try:
+        parsed = dateparser.parse(s, default=dt.datetime(1, 1, 1), fuzzy=False)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if parsed.year < 1000:
+        return None
+    return parsed.date()
+
+
+def split_tags(text: str) -> list[str]:
+    """Split a comma-separated tag string (Latin or Arabic commas)."""
+    return [p for p in re.split(r"[,،;]", text) if p.strip()]
+
+
+def normalize_tags(labels: Iterable[str]) -> tuple[Tag, ...]:
+    """Trim tags, drop empty ones and case-insensitive duplicates.
+
+    The first spelling seen is kept as the label; the key is the casefolded,
+    whitespace-collapsed form used for facets and filters.
+    """
+    seen: dict[str, Tag] = {}
+    for raw in labels:
+        if raw is None:
+            continue
+        label = " ".join(str(raw).split())
+        if not label:
+            continue
+        key = label.casefold()
+        if key not in seen:
+            seen[key] = Tag(key=key, label=label)
+    return tuple(seen.values())
+
+
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
+
+
+def detect_language(text: str) -> str | None:
+    """A coarse guess of the article's script language: `fa` or `en`.
+
+    Archives here are English and Persian; the guess only chooses between
+    them by which script dominates, and says None for text with neither.
+    """
+    sample = text[:5000]
+    arabic = len(_ARABIC_SCRIPT.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    if arabic == 0 and latin == 0:
+        return None
+    return "fa" if arabic > latin else "en"
