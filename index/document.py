@@ -1,0 +1,47 @@
+"""Turning an `Article` into the fields of one Whoosh document.
+
+The only place that knows how an article's values are spelled inside the
+index (tags joined by commas, labels by a unit separator, the date as a
+datetime, the `dated` flag). The search side reads them back with the same
+constants from here, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from index.article import Article
+
+#: Joins tag labels in the stored `tag_labels` field (never appears in a tag).
+LABEL_SEPARATOR = "\x1f"
+DATED = "1"
+UNDATED = "0"
+
+
+def to_document(article: Article, source_hash: str) -> dict:
+    """The field values to pass to `writer.add_document` for `article`."""
+    doc = {
+        "id": article.id,
+        "title": article.title,
+        "body": article.body,
+        "tags": ",".join(t.key.replace(",", " ") for t in article.tags),
+        "tag_labels": LABEL_SEPARATOR.join(t.label for t in article.tags),
+        "dated": DATED if article.date else UNDATED,
+        "source": article.source,
+        "source_hash": source_hash,
+        "content_hash": article.content_hash,
+    }
+    if article.date is not None:
+        doc["date"] = dt.datetime(article.date.year, article.date.month, article.date.day)
+    if article.kind:
+        doc["kind"] = article.kind
+    if article.language:
+        doc["language"] = article.language
+    if article.url:
+        doc["url"] = article.url
+    return doc
+
+
+def split_labels(stored: str | None) -> list[str]:
+    """The tag labels from a stored `tag_labels` value."""
+    return [s for s in (stored or "").split(LABEL_SEPARATOR) if s]

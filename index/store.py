@@ -1,0 +1,160 @@
+"""The index directory on disk: generations, the CURRENT pointer, the write lock.
+
+An index directory holds one or more *generations*, each a complete Whoosh
+index in its own folder (`gen-000001`, ...), and a small file `CURRENT`
+naming the one readers should open. Incremental runs write into the current
+generation through Whoosh's own commit (which swaps its table of contents
+atomically); a rebuild writes a whole new generation beside it and then
+replaces `CURRENT` with an atomic rename. Either way a reader, or a crash at
+any instant, sees the last committed index and never a half-written one.
+
+`write_lock` serializes writers across processes with an advisory `flock`,
+which the kernel releases when a process dies, even by `kill -9`.
+
+This module never parses articles or queries; it only knows where things are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.index import FileIndex
+
+from index.schema import make_schema
+
+CURRENT = "CURRENT"
+LOCK = "write.lock"
+GEN_PREFIX = "gen-"
+
+
+class LockTimeout(Exception):
+    """Another process holds the index's write lock for longer than we waited."""
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The folder of the current generation, or None when there is no index."""
+    try:
+        name = (Path(index_dir) / CURRENT).read_text("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    gen = Path(index_dir) / name
+    return gen if name.startswith(GEN_PREFIX) and gen.is_dir() else None
+
+
+def open_current(index_dir: Path) -> FileIndex | None:
+    """Open the current generation for reading or writing, or None if absent."""
+    gen = current_generation(index_dir)
+    if gen is None or not whoosh_index.exists_in(str(gen)):
+        return None
+    return whoosh_index.open_dir(str(gen))
+
+
+def new_generation(index_dir: Path) -> tuple[Path, FileIndex]:
+    """Create an empty index in a fresh generation folder (not yet current)."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    numbers = [
+        int(p.name[len(GEN_PREFIX):])
+        for p in index_dir.glob(GEN_PREFIX + "*")
+        if p.name[len(GEN_PREFIX):].isdigit()
+    ]
+    gen = index_dir / f"{GEN_PREFIX}{max(numbers, default=0) + 1:06d}"
+    gen.mkdir()
+    return gen, whoosh_index.create_in(str(gen), make_schema())
+
+
+def make_current(index_dir: Path, gen: Path) -> None:
+    """Point CURRENT at `gen` atomically, then drop generations no one needs.
+
+    The generation that was current just before is kept, so a reader that
+    opened it a moment ago can finish; older ones are deleted.
+    """
+    index_dir = Path(index_dir)
+    previous = current_generation(index_dir)
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(gen.name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    keep = {gen.name, previous.name if previous else None}
+    for old in index_dir.glob(GEN_PREFIX + "*"):
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
+    """Hold the index's exclusive write lock, waiting at most `timeout` seconds.
+
+    Raises `LockTimeout` naming the holder's pid when the wait runs out.
+    """
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+                    who = f" (pid {holder})" if holder else ""
+                    raise LockTimeout(
+                        f"another indexing run holds the lock on {index_dir}{who}; "
+                        f"waited {timeout:g} s"
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def read_json(index_dir: Path, name: str, default):
+    """Read a small JSON side file of the index directory (sources, last run)."""
+    try:
+        return json.loads((Path(index_dir) / name).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return default
+
+
+def write_json(index_dir: Path, name: str, value) -> None:
+    """Write a small JSON side file atomically."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir / f".{name}.{os.getpid()}"
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False), "utf-8")
+    os.replace(tmp, index_dir / name)
+
+
+def disk_size(index_dir: Path) -> int:
+    """Bytes used by the current generation (0 when there is none)."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        return 0
+    return sum(p.stat().st_size for p in gen.iterdir() if p.is_file())

@@ -1,0 +1,334 @@
+"""Bringing the index up to date with the librarian's folders.
+
+`update` is one indexing run: walk the roots, skip files whose bytes hash the
+same as when they were indexed, parse the rest, replace their articles, drop
+the articles of files that disappeared, and commit once at the end. The
+outcome is a `RunSummary`: counts per article plus every file or line that
+could not be read, with its reason.
+
+Crash safety comes from the order of events. Nothing a run does is visible
+until Whoosh commits, and a commit becomes visible by an atomic rename of
+the index's table of contents; a rebuild goes further and writes a whole new
+generation that `store.make_current` swaps in afterwards. A run killed at
+any instant therefore leaves the previous committed index, and the next run
+(which compares hashes again) does the remaining work.
+
+This is the only module that writes to the index. It never imports the
+search side.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from whoosh.index import Index
+
+from index import store
+from index.article import Article, ReadError
+from index.document import to_document
+from index.formats import reader_for
+from index.sources import DEFAULT_MAX_BYTES, FoundFile, LoadedFile, load, walk
+
+SOURCES_FILE = "sources.json"
+LAST_RUN_FILE = "last-run.json"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file, or one line of a file, that could not be indexed, and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is: files looked at so far out of the total."""
+
+    done: int
+    total: int
+    path: str
+
+
+@dataclass
+class RunSummary:
+    """What one indexing run changed, counted in articles, plus what failed."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    #: Files read with a fallback encoding, or kept at their previous version.
+    warnings: list[Failure] = field(default_factory=list)
+    #: Files under the roots that are not article files (unknown type).
+    skipped: list[str] = field(default_factory=list)
+    files: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    articles: int = 0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def line(self) -> str:
+        """The one-line account printed at the end of a run."""
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"removed {self.removed}, failed {self.failed}"
+        )
+
+    def to_json(self) -> dict:
+        """The summary as JSON-ready data (the CLI's `--json` output)."""
+        data = asdict(self)
+        data["failed"] = self.failed
+        return data
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Knobs of an indexing run."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    #: Seconds to wait for another run's write lock before giving up.
+    lock_timeout: float = 10.0
+    #: Processes that read and parse files (the index itself has one writer).
+    jobs: int = 1
+    #: Memory Whoosh may use for its in-progress segment before spilling, MB.
+    limitmb: int = 256
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass
+class _Indexed:
+    """What the index holds for one source file."""
+
+    sha: str
+    articles: dict[str, str]  # id -> content hash
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    loaded: LoadedFile
+    articles: list[Article]
+    errors: list[ReadError]
+    unchanged: bool = False
+
+
+def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = "") -> int:
+    """Add or replace `articles` (by id) in `ix` and commit; return how many.
+
+    The small, direct path for tests and tools that already hold `Article`
+    values; `update` is the librarians' incremental run over files.
+    """
+    n = 0
+    with ix.writer() as w:
+        for article in articles:
+            w.update_document(**to_document(article, source_hash))
+            n += 1
+    return n
+
+
+def known_roots(index_dir: Path) -> list[str]:
+    """The folders and files earlier runs indexed, in the order first seen."""
+    return list(store.read_json(index_dir, SOURCES_FILE, {}).get("roots", {}))
+
+
+def update(
+    index_dir: Path,
+    roots: Sequence[Path] = (),
+    *,
+    rebuild: bool = False,
+    options: IndexOptions = IndexOptions(),
+    progress: ProgressFn | None = None,
+) -> RunSummary:
+    """Run one incremental (or, with `rebuild`, from-scratch) indexing pass.
+
+    With no `roots`, the roots of earlier runs are indexed again. Raises
+    `store.LockTimeout` when another run holds the lock too long, and lets
+    `KeyboardInterrupt` through after abandoning the uncommitted work.
+    """
+    started = time.monotonic()
+    index_dir = Path(index_dir)
+    root_paths = [str(Path(r).resolve()) for r in roots] or known_roots(index_dir)
+    with store.write_lock(index_dir, options.lock_timeout):
+        summary = _run(index_dir, root_paths, rebuild, options, progress)
+        summary.seconds = round(time.monotonic() - started, 3)
+        _remember(index_dir, root_paths, summary)
+    return summary
+
+
+def _run(
+    index_dir: Path,
+    roots: list[str],
+    rebuild: bool,
+    options: IndexOptions,
+    progress: ProgressFn | None,
+) -> RunSummary:
+    summary = RunSummary(rebuilt=rebuild)
+    old_ix = store.open_current(index_dir)
+    before = _read_state(old_ix) if old_ix is not None else {}
+    if rebuild:
+        # Everything not under the rebuilt roots is dropped with the old generation.
+        roots = sorted(set(roots) | set(known_roots(index_dir)))
+    fresh = rebuild or old_ix is None
+    if fresh:
+        gen, ix = store.new_generation(index_dir)
+    else:
+        gen, ix = None, old_ix
+
+    found = list(walk(Path(r) for r in roots))
+    summary.files = len(found)
+    alive = {f.path for f in found}
+    owner = {aid: src for src, st in before.items() for aid in st.articles}
+    # A fresh generation must receive every file, so nothing is skipped by hash.
+    skip_hashes = {} if fresh else {src: st.sha for src, st in before.items()}
+    writer = ix.writer(limitmb=options.limitmb)
+    try:
+        for done, parsed in enumerate(_parse_all(found, skip_hashes, options), 1):
+            if parsed is not None:
+                _apply(writer, parsed, before, owner, alive, fresh, summary)
+            if progress:
+                progress(Progress(done, len(found), found[done - 1].path))
+        summary.skipped = [f.path for f in found if f.format is None]
+        for src, state in before.items():
+            if src not in alive and (fresh or _under(src, roots)):
+                if not fresh:
+                    writer.delete_by_term("source", src)
+                summary.removed += len(state.articles)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        if gen is not None:
+            shutil.rmtree(gen, ignore_errors=True)
+        raise
+    if gen is not None:
+        store.make_current(index_dir, gen)
+    with ix.searcher() as s:
+        summary.articles = s.doc_count()
+    return summary
+
+
+def _parse_all(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions):
+    """Yield, in the order of `found`, a `_Parsed` per file (None for unknown types).
+
+    A file whose hash equals `skip_hashes[path]` is not parsed: its `_Parsed`
+    is marked `unchanged`. With `options.jobs > 1` files are read and parsed
+    in worker processes while this one writes the index.
+    """
+    args = [(f, skip_hashes.get(f.path), options.max_bytes) for f in found]
+    if options.jobs > 1 and len(found) > 50:
+        with ProcessPoolExecutor(options.jobs) as pool:
+            yield from pool.map(_parse_one_star, args, chunksize=16)
+    else:
+        for a in args:
+            yield _parse_one(*a)
+
+
+def _parse_one_star(args) -> _Parsed | None:
+    return _parse_one(*args)
+
+
+def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Parsed | None:
+    if found.format is None:
+        return None
+    loaded = load(found, max_bytes)
+    if loaded.error is not None:
+        return _Parsed(loaded, [], [loaded.error])
+    if loaded.sha == known_sha:
+        return _Parsed(loaded, [], [], unchanged=True)
+    articles: list[Article] = []
+    errors: list[ReadError] = []
+    try:
+        for item in reader_for(loaded.format)(loaded.text):
+            (errors if isinstance(item, ReadError) else articles).append(item)
+    except Exception as e:  # noqa: BLE001 -- a reader bug must not stop the run
+        errors.append(ReadError(found.path, f"reader failed: {type(e).__name__}: {e}"))
+    return _Parsed(loaded, articles, errors)
+
+
+def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary):
+    """Fold one file's outcome into the writer and the summary."""
+    loaded = parsed.loaded
+    path = loaded.path
+    old = before.get(path)
+    if parsed.unchanged and old is not None:
+        summary.unchanged += len(old.articles)
+        return
+    for err in parsed.errors:
+        summary.failures.append(Failure(err.source, err.reason, err.line))
+    if not parsed.articles:
+        if old is not None and not fresh:
+            # Lose nothing: an unreadable new version keeps the old articles.
+            summary.warnings.append(Failure(path, "kept the previously indexed version"))
+        return
+    if loaded.text is not None and loaded.text.encoding != "utf-8":
+        summary.warnings.append(Failure(path, f"not UTF-8; decoded as {loaded.text.encoding}"))
+    if old is not None and not fresh:
+        writer.delete_by_term("source", path)
+    old_articles = old.articles if old else {}
+    new_ids: set[str] = set()
+    for article in parsed.articles:
+        holder = owner.get(article.id)
+        if article.id in new_ids or (holder not in (None, path) and holder in alive):
+            summary.failures.append(
+                Failure(path, f"duplicate id {article.id!r}, already used by {holder or path}")
+            )
+            continue
+        owner[article.id] = path
+        new_ids.add(article.id)
+        writer.add_document(**to_document(article, loaded.sha))
+        if article.id not in old_articles:
+            summary.added += 1
+        elif old_articles[article.id] != article.content_hash:
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+    summary.removed += len(set(old_articles) - new_ids)
+
+
+def _read_state(ix: Index) -> dict[str, _Indexed]:
+    """source -> (file hash, {id: content hash}), read from columns only."""
+    state: dict[str, _Indexed] = {}
+    with ix.reader() as r:
+        if r.doc_count_all() == 0:
+            return state
+        ids = r.column_reader("id")
+        sources = r.column_reader("source")
+        shas = r.column_reader("source_hash")
+        hashes = r.column_reader("content_hash")
+        for docnum in r.all_doc_ids():
+            src = _text(sources[docnum])
+            entry = state.get(src)
+            if entry is None:
+                entry = state[src] = _Indexed(_text(shas[docnum]), {})
+            entry.articles[_text(ids[docnum])] = _text(hashes[docnum])
+    return state
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _remember(index_dir: Path, roots: list[str], summary: RunSummary) -> None:
+    """Record the roots and this run's summary beside the index."""
+    data = store.read_json(index_dir, SOURCES_FILE, {"roots": {}})
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    for r in roots:
+        data.setdefault("roots", {})[r] = {"last_run": now}
+    store.write_json(index_dir, SOURCES_FILE, data)
+    store.write_json(index_dir, LAST_RUN_FILE, {"finished": now, **summary.to_json()})

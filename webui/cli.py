@@ -1,0 +1,162 @@
+"""The `archivist` command line: thin click commands over `index` and `search`.
+
+Each command parses its options, calls one library function, and prints the
+outcome; no indexing or search logic lives here. Errors a librarian can act
+on (a held lock, a missing index) are one clear line on stderr and an exit
+status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from index import store
+from index.writer import IndexOptions, Progress, known_roots, update
+from webui import create_app
+
+#: Exit statuses besides 0 (success) and 1 (`--strict` with failures).
+EXIT_LOCKED = 3
+EXIT_INTERRUPTED = 130
+
+
+def _app(ctx: click.Context):
+    """The configured Flask app, built once per command from the group's options."""
+    if "app" not in ctx.obj:
+        ctx.obj["app"] = create_app({"INDEX_DIR": ctx.obj.get("index_dir")})
+    return ctx.obj["app"]
+
+
+def _index_dir(ctx: click.Context) -> Path:
+    return Path(_app(ctx).config["INDEX_DIR"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False),
+    envvar="ARCHIVIST_INDEX_DIR",
+    help="Index folder (default: the app's instance folder; env ARCHIVIST_INDEX_DIR).",
+)
+@click.pass_context
+def main(ctx: click.Context, index_dir: str | None) -> None:
+    """Archivist: index folders of articles and search them."""
+    ctx.ensure_object(dict)
+    ctx.obj["index_dir"] = index_dir
+
+
+class _Reporter:
+    """Progress on a terminal as a bar; elsewhere as a plain line every few seconds."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            if self.bar is None:
+                self.bar = click.progressbar(
+                    length=p.total, label="Indexing", file=sys.stderr, show_pos=True,
+                    show_eta=True,
+                )
+                self.bar.__enter__()
+            self.bar.update(1)
+            return
+        now = time.monotonic()
+        if now - self.last >= 2.0 or p.done == p.total:
+            self.last = now
+            click.echo(f"indexed {p.done}/{p.total} files", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--rebuild", is_flag=True, help="Build a fresh index beside the old one, then swap.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 if any file failed.")
+@click.option("--jobs", "-j", default=1, show_default=True, help="Processes reading files.")
+@click.option("--max-size", type=float, help="Largest file to read, in MB (default 20).")
+@click.option("--wait", type=float, help="Seconds to wait for another run's lock (default 10).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.pass_context
+def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet) -> None:
+    """Bring the index up to date with PATHS (files or folders).
+
+    New files are added, changed ones (by content hash) updated, files gone
+    from an indexed folder removed. Without PATHS, the folders of earlier
+    runs are indexed again.
+    """
+    index_dir = _index_dir(ctx)
+    if not paths and not known_roots(index_dir):
+        raise click.UsageError("give the files or folders to index (none indexed yet)")
+    cfg = _app(ctx).config
+    options = IndexOptions(
+        max_bytes=int(max_size * 1024 * 1024) if max_size else cfg["MAX_FILE_BYTES"],
+        lock_timeout=wait if wait is not None else cfg["LOCK_TIMEOUT"],
+        jobs=max(1, jobs),
+    )
+    reporter = _Reporter(quiet or as_json)
+    try:
+        summary = update(
+            index_dir, [Path(p) for p in paths], rebuild=rebuild, options=options,
+            progress=reporter,
+        )
+    except store.LockTimeout as e:
+        reporter.close()
+        click.echo(f"archivist: {e}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except KeyboardInterrupt:
+        reporter.close()
+        click.echo("\narchivist: interrupted; the index is as it was at its last commit", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    reporter.close()
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
+    else:
+        for f in summary.failures:
+            where = f"{f.path}:{f.line}" if f.line is not None else f.path
+            click.echo(f"failed: {where}: {f.reason}", err=True)
+        for w in summary.warnings:
+            click.echo(f"note: {w.path}: {w.reason}", err=True)
+        if summary.skipped:
+            click.echo(f"skipped {len(summary.skipped)} files of unknown type", err=True)
+        click.echo(summary.line())
+    if strict and summary.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def stats(ctx, as_json) -> None:
+    """Articles, date range, tags, index size and last update."""
+    from search.engine import Engine
+
+    index_dir = _index_dir(ctx)
+    engine = Engine(index_dir)
+    try:
+        figures = engine.stats()
+    finally:
+        engine.close()
+    figures["index_dir"] = str(index_dir)
+    figures["index_bytes"] = store.disk_size(index_dir)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False, default=str))
+        return
+    for key, value in figures.items():
+        click.echo(f"{key.replace('_', ' ')}: {value}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

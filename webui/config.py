@@ -1,0 +1,51 @@
+"""Configuration: the one place settings come from.
+
+Defaults below, then the instance folder's `archivist.cfg` (a Python file of
+UPPERCASE assignments, Flask style), then environment variables named
+`ARCHIVIST_<SETTING>`, then explicit overrides (tests, CLI options). Code
+elsewhere reads `app.config`; nothing else looks at the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Folder holding the index generations; None means "<instance folder>/index".
+    "INDEX_DIR": None,
+    # Largest article file an indexing run reads, in bytes.
+    "MAX_FILE_BYTES": 20 * 1024 * 1024,
+    # Seconds an indexing run waits for another run's write lock.
+    "LOCK_TIMEOUT": 10.0,
+    # Web UI limits.
+    "MAX_QUERY_CHARS": 500,
+    "MAX_PAGE": 1000,
+    "MAX_PER_PAGE": 100,
+    "EXPORT_LIMIT": 1000,
+}
+
+#: Settings whose environment value is a number, with its type.
+_NUMERIC = {"MAX_FILE_BYTES": int, "LOCK_TIMEOUT": float, "MAX_QUERY_CHARS": int,
+            "MAX_PAGE": int, "MAX_PER_PAGE": int, "EXPORT_LIMIT": int}
+
+CONFIG_FILE = "archivist.cfg"
+
+
+def load(config: Any, instance_path: str, overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> None:
+    """Fill a Flask `config` object in the documented order of precedence."""
+    config.from_mapping(DEFAULTS)
+    config.from_pyfile(os.path.join(instance_path, CONFIG_FILE), silent=True)
+    env = os.environ if environ is None else environ
+    for key in DEFAULTS:
+        raw = env.get(f"ARCHIVIST_{key}")
+        if raw:
+            config[key] = _NUMERIC[key](raw) if key in _NUMERIC else raw
+    if overrides:
+        config.update({k: v for k, v in overrides.items() if v is not None})
+    if not config.get("INDEX_DIR"):
+        config["INDEX_DIR"] = os.path.join(instance_path, "index")
+    config["INDEX_DIR"] = str(Path(config["INDEX_DIR"]).expanduser().resolve())
