@@ -28,13 +28,14 @@ from whoosh.analysis import (
     Analyzer,
     Filter,
     RegexTokenizer,
-    StemFilter,
     StopFilter,
 )
+from whoosh.lang.porter import stem as porter_stem
 
 # Word characters, plus what may sit inside a Persian or Arabic word:
 # combining marks (harakat, shadda, accents), tatweel, ZWNJ and ZWJ.
-TOKEN_PATTERN = r"(?:\w|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c\u200d])+"
+_INWORD = r"\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c\u200d"
+TOKEN_PATTERN = rf"(?:\w|[{_INWORD}])+"
 
 _LETTER_MAP = str.maketrans(
     {
@@ -75,17 +76,22 @@ class NormalizeFilter(Filter):
                 yield t
 
 
-class LatinStemFilter(StemFilter):
-    """Porter-stem Latin-script tokens; leave every other script alone."""
+_porter = lru_cache(maxsize=200_000)(porter_stem)
+
+
+class LatinStemFilter(Filter):
+    """Porter-stem ASCII tokens; leave every other script alone.
+
+    Whoosh's own StemFilter would also run Persian words through the English
+    stemmer, and its cache is slower than `functools.lru_cache`.
+    """
 
     def __call__(self, tokens):
-        stem = self.stemfn
-        ignore = self.ignore
+        stem = _porter
         for t in tokens:
-            if not t.stopped:
-                text = t.text
-                if text.isascii() and text not in ignore:
-                    t.text = stem(text)
+            text = t.text
+            if text.isascii():
+                t.text = stem(text)
             yield t
 
 
@@ -95,7 +101,7 @@ def make_analyzer() -> Analyzer:
         RegexTokenizer(TOKEN_PATTERN)
         | NormalizeFilter()
         | StopFilter(minsize=2)
-        | LatinStemFilter(cachesize=100000)
+        | LatinStemFilter()
     )
 
 

@@ -1,0 +1,379 @@
+"""The HTML page reader: main text without chrome, dates never invented, failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index.article import Article, ReadError, SourceText, Tag, stable_id
+from index.formats import html
+
+FIXTURES = Path(__file__).parent / "fixtures" / "html"
+
+ZWNJ = "\u200c"
+
+
+def read_one(text: str, path: str = "/archive/page.html") -> Article | ReadError:
+    results = list(html.read(SourceText(path=path, text=text)))
+    assert len(results) == 1, "an HTML page yields exactly one value"
+    return results[0]
+
+
+def read_article(text: str, path: str = "/archive/page.html") -> Article:
+    result = read_one(text, path)
+    assert isinstance(result, Article), result
+    return result
+
+
+def read_error(text: str) -> ReadError:
+    result = read_one(text)
+    assert isinstance(result, ReadError), result
+    return result
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def assert_absent(body: str, phrases: list[str]) -> None:
+    leaked = [p for p in phrases if p.casefold() in body.casefold()]
+    assert not leaked, f"chrome leaked into the body: {leaked}"
+
+
+PARAGRAPH = (
+    "The committee met on Thursday to review the budget for the coming year, and members "
+    "agreed to delay a decision on the new library wing until the spring, when the "
+    "auditors will have reported on last year's accounts."
+)
+
+
+def page(body: str, head: str = "", lang: str = "en") -> str:
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">{head}</head>'
+        f"<body>{body}</body></html>"
+    )
+
+
+# --- a think-tank analysis with every kind of chrome -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def analysis() -> Article:
+    path = str(FIXTURES / "thinktank-analysis.html")
+    return read_article(fixture("thinktank-analysis.html"), path)
+
+
+def test_analysis_metadata(analysis: Article) -> None:
+    assert analysis.title == "Water Diplomacy on the Helmand River"
+    assert analysis.date == dt.date(2022, 5, 28)
+    assert analysis.kind == "Analysis"
+    assert analysis.url == "https://caspianforum.example.org/analysis/helmand-water-diplomacy"
+    assert analysis.language == "en"
+
+
+def test_analysis_id_and_source_come_from_the_path(analysis: Article) -> None:
+    path = str(FIXTURES / "thinktank-analysis.html")
+    assert analysis.source == path
+    assert analysis.id == stable_id(path)
+
+
+def test_analysis_tags_from_keywords_meta_and_section(analysis: Article) -> None:
+    keys = {t.key for t in analysis.tags}
+    assert {"water security", "afghanistan", "iran"} <= keys
+    assert Tag(key="water security", label="Water Security") in analysis.tags
+
+
+def test_analysis_body_keeps_the_article(analysis: Article) -> None:
+    assert analysis.body.startswith("The Helmand River rises in the Hindu Kush")
+    assert "the Hamoun lakes shrink into salt flats" in analysis.body
+    assert analysis.body.endswith("rather than a reason to cooperate.")
+    # The headline is the title, not the first line of the body.
+    assert "Water Diplomacy on the Helmand River" not in analysis.body
+
+
+def test_analysis_body_leaves_out_nav_sidebar_comments_and_footer(analysis: Article) -> None:
+    assert_absent(
+        analysis.body,
+        [
+            # navigation
+            "Programmes",
+            "Our Fellows",
+            "Donate Today",
+            # sidebar
+            "Latest posts",
+            "Lithium Corridors",
+            "Baltic Power Grid",
+            "Fuel Subsidies",
+            # comments
+            "3 Responses",
+            "smuggling networks",
+            "Nile basin",
+            "Farhad",
+            "Post Comment",
+            # footer
+            "weekly newsletter",
+            "Privacy Policy",
+            "Secretariat",
+            "All rights reserved",
+        ],
+    )
+
+
+def test_sidebar_dates_do_not_date_an_article_without_one() -> None:
+    # The same page without its byline: the "Latest posts" list still shows
+    # three dates, none of which is this article's.
+    text = fixture("thinktank-analysis.html").replace(
+        '<time class="published" datetime="2022-05-28T09:30:00+04:30">28 May 2022</time>', ""
+    )
+    assert "28 May 2022" not in text
+    article = read_article(text)
+    assert article.date is None
+
+
+# --- a news page: JSON-LD date, article:tag metas, og: title and url --------------------
+
+
+@pytest.fixture(scope="module")
+def news() -> Article:
+    return read_article(fixture("news-jsonld.html"))
+
+
+def test_news_date_from_json_ld(news: Article) -> None:
+    assert news.date == dt.date(2023, 3, 14)
+
+
+def test_news_title_and_url_from_open_graph(news: Article) -> None:
+    assert news.title == "Port strike ends after nine days"
+    assert news.url == "https://harbourtimes.example.com/business/2023/port-strike-ends"
+
+
+def test_news_article_tags_are_deduplicated(news: Article) -> None:
+    assert [t.label for t in news.tags] == ["Labour", "Shipping"]
+
+
+def test_news_without_section_has_no_kind(news: Article) -> None:
+    # og:type "article" says nothing an archive can facet on.
+    assert news.kind is None
+
+
+def test_news_body_without_banner_menus_and_most_read(news: Article) -> None:
+    assert "Dock workers at the eastern container terminal returned to work" in news.body
+    assert "clear the backlog of delayed containers within a fortnight" in news.body
+    assert_absent(
+        news.body,
+        [
+            "cookies",
+            "Crossword Puzzles",
+            "Weather Outlook",
+            "Most read",
+            "Late equaliser",
+            "Storm warning",
+            "Quayside Media",
+            "Advertise with us",
+        ],
+    )
+
+
+# --- a Persian right-to-left page ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def persian() -> Article:
+    return read_article(fixture("persian-rtl.html"))
+
+
+def test_persian_solar_date_in_meta(persian: Article) -> None:
+    # ۱۴۰۱/۰۳/۰۷ in the solar calendar is 28 May 2022.
+    assert persian.date == dt.date(2022, 5, 28)
+
+
+def test_persian_metadata(persian: Article) -> None:
+    assert persian.title == "نگاهی به نشست ائتلاف جهانی در مراکش"
+    assert persian.language == "fa"
+    assert persian.kind == "گفتگو"
+    # Keywords separated by the Arabic comma.
+    assert {"خاورمیانه", "مصاحبه", "تروریسم"} <= {t.key for t in persian.tags}
+
+
+def test_persian_body_keeps_half_spaces(persian: Article) -> None:
+    assert f"اطلاع{ZWNJ}رسانی" in persian.body
+    assert f"نشان{ZWNJ}دهنده" in persian.body
+    assert "اطلاعرسانی" not in persian.body
+
+
+def test_persian_body_without_chrome(persian: Article) -> None:
+    assert "همکاری منطقه" in persian.body
+    assert_absent(
+        persian.body,
+        ["صفحه اصلی", "بایگانی نشریات", "پربازدیدترین", "بازار نفت", "کلیه حقوق", "خیابان فرضی"],
+    )
+
+
+# --- dates: only what the page states --------------------------------------------------
+
+
+def test_undated_page_stays_undated() -> None:
+    # The page shows a masthead date (the day it was saved) and a copyright
+    # year; trafilatura's default settings would date it by either.
+    text = fixture("undated.html")
+    assert "6 November 2023" in text and "© 2021" in text
+    article = read_article(text)
+    assert article.date is None
+    assert article.title == "How Seed Banks Protect Crop Diversity"
+    assert article.tags == ()
+    assert article.kind is None
+    assert article.url is None
+    assert "Seed banks keep samples" in article.body
+    assert_absent(article.body, ["Gift Shop", "Botanical Outreach Office", "November"])
+
+
+def test_persian_date_in_json_ld() -> None:
+    ld = (
+        '<script type="application/ld+json">'
+        '{"@graph": [{"@type": "NewsArticle", "datePublished": "1401-03-07"}]}</script>'
+    )
+    text = page(
+        f"<article><h1>عنوان</h1><p>{'متن مقاله درباره بودجه سال آینده است. ' * 8}</p></article>",
+        head=f"<title>عنوان</title>{ld}",
+        lang="fa",
+    )
+    assert read_article(text).date == dt.date(2022, 5, 28)
+
+
+def test_unreadable_meta_date_leaves_the_article_undated() -> None:
+    head = '<title>Budget</title><meta property="article:published_time" content="soon">'
+    assert read_article(page(f"<article><p>{PARAGRAPH}</p></article>", head)).date is None
+
+
+# --- titles, language -----------------------------------------------------------------
+
+
+def test_title_from_og_title_when_the_page_has_no_other() -> None:
+    head = '<meta property="og:title" content="Library wing decision delayed">'
+    article = read_article(page(f"<div><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>", head))
+    assert article.title == "Library wing decision delayed"
+
+
+def test_script_outranks_a_template_lang() -> None:
+    text = page(
+        f"<article><p>{'متن مقاله درباره بودجه سال آینده است. ' * 8}</p></article>",
+        head="<title>بودجه</title>",
+        lang="en-US",
+    )
+    assert read_article(text).language == "fa"
+
+
+# --- failures -------------------------------------------------------------------------
+
+
+def test_no_title() -> None:
+    error = read_error(page(f"<div><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div>"))
+    assert error.reason == "no title"
+    assert error.source == "/archive/page.html"
+    assert error.line is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t",
+        "just a few words, not a page",
+        page(
+            "<nav><a href='/'>Home</a> <a href='/about'>About us</a></nav>", "<title>Menu</title>"
+        ),
+        page(
+            "<header><a href='/'>Home</a></header>"
+            "<div class='sidebar'><ul><li><a href='/a'>Latest: budget news</a></li></ul></div>"
+            "<footer>Copyright Example Media</footer>",
+            "<title>Site</title>",
+        ),
+    ],
+    ids=["empty", "blank", "plain-text", "menu-only", "chrome-only"],
+)
+def test_no_article_text(text: str) -> None:
+    assert read_error(text).reason == "no article text found"
+
+
+def test_short_article_is_not_mistaken_for_chrome() -> None:
+    text = page(
+        "<nav><a href='/'>Home</a></nav><article><h1>Bike lanes</h1>"
+        "<p>Council approves new bike lanes on Main Street.</p></article>",
+        "<title>Bike lanes</title>",
+    )
+    assert read_article(text).body == "Council approves new bike lanes on Main Street."
+
+
+def test_layout_wrapper_named_like_a_sidebar_is_kept() -> None:
+    # Some themes wrap content and sidebar together in "content-sidebar-wrap";
+    # here with no <p>, <h1> or <article> to recognize the article by.
+    text = page(
+        "<div class='content-sidebar-wrap'><div class='entry'>"
+        + f"{PARAGRAPH}<br>" * 4
+        + "</div><div class='widget'><a href='/other'>Other news</a> 12 May 2021</div></div>",
+        "<title>Library wing</title>",
+    )
+    article = read_article(text)
+    assert article.body.startswith("The committee met on Thursday")
+    assert "Other news" not in article.body
+    assert article.date is None  # the widget's date is not this article's
+
+
+# --- never raises -----------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text())
+def test_arbitrary_text_never_raises(text: str) -> None:
+    results = list(html.read(SourceText(path="/archive/x.html", text=text)))
+    assert len(results) == 1
+    assert isinstance(results[0], (Article, ReadError))
+
+
+_markup = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<nav>",
+                "</nav>",
+                "<aside class='sidebar'>",
+                "</aside>",
+                "<h1>",
+                "</h1>",
+                "<title>",
+                "</title>",
+                "<article>",
+                "</article>",
+                "<footer>",
+                "<br>",
+                "<meta property='article:published_time' content='۱۴۰۱/۱۳/۴۰'>",
+                "<script type='application/ld+json'>{\"datePublished\": [</script>",
+                "&zwnj;",
+                ZWNJ,
+                "\ufffc",
+                "\x00",
+            ]
+        ),
+        st.text(max_size=40),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_markup)
+def test_arbitrary_markup_never_raises(parts: list[str]) -> None:
+    text = "<!DOCTYPE html><html><head>" + "".join(parts) + "</body></html>"
+    results = list(html.read(SourceText(path="/archive/x.html", text=text)))
+    assert len(results) == 1
+    result = results[0]
+    assert isinstance(result, (Article, ReadError))
+    if isinstance(result, Article):
+        assert result.title and result.body
+        assert "\ufffc" not in result.body or "\ufffc" in text
