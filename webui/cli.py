@@ -158,5 +158,78 @@ def stats(ctx, as_json) -> None:
         click.echo(f"{key.replace('_', ' ')}: {value}")
 
 
+@main.command()
+@click.argument("query", required=False, default="")
+@click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable).")
+@click.option("--not-tag", "not_tags", multiple=True, help="Leave out articles with this tag.")
+@click.option("--from", "date_from", help="From date: 2022, 2022-05, 2022-05-28 or solar.")
+@click.option("--to", "date_to", help="To date (inclusive), same forms as --from.")
+@click.option("--undated", type=click.Choice(["include", "only", "exclude"]))
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]))
+@click.option("--page", type=int, help="Page number, from 1.")
+@click.option("--per-page", type=int, help="Hits per page (default 10, at most 100).")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON document.")
+@click.pass_context
+def search(ctx, query, tags, not_tags, date_from, date_to, undated, sort, page, per_page,
+           as_json) -> None:
+    """Search the index for QUERY; without QUERY, list articles newest first."""
+    from search.engine import Engine
+    from search.request import SearchRequest
+
+    args: dict[str, list[str]] = {"q": [query], "tag": list(tags), "not_tag": list(not_tags)}
+    for name, value in (("from", date_from), ("to", date_to), ("undated", undated),
+                        ("sort", sort), ("page", page), ("per_page", per_page)):
+        if value is not None:
+            args[name] = [str(value)]
+    request, problems = SearchRequest.from_args(args)
+    for p in problems:
+        click.echo(f"note: {p}", err=True)
+    engine = Engine(_index_dir(ctx))
+    try:
+        results = engine.run(request)
+    finally:
+        engine.close()
+    if as_json:
+        click.echo(json.dumps(results.to_json(), indent=2, ensure_ascii=False))
+        return
+    _print_results(results)
+
+
+def _print_results(results) -> None:
+    """Human-readable results: a header line, then each hit with its snippets."""
+    for message in results.messages:
+        click.echo(f"note: {message}", err=True)
+    if results.searched_for and results.searched_for != results.request.q:
+        click.echo(f"Searched for: {results.searched_for}")
+    if results.partial_match_note:
+        click.echo(results.partial_match_note)
+    click.echo(f"{results.total} articles, page {results.page} of {max(results.pages, 1)} "
+               f"({results.took_ms:.1f} ms)")
+    for n, hit in enumerate(results.hits, results.first):
+        date = hit.date.isoformat() if hit.date else "undated"
+        tags = ", ".join(t.label for t in hit.tags)
+        click.echo(f"\n{n}. {hit.title}  [{hit.id}]")
+        click.echo(f"   {date}" + (f" | {hit.kind}" if hit.kind else "") +
+                   (f" | {tags}" if tags else ""))
+        for snippet in hit.snippets:
+            click.echo("   … " + snippet.striptags())
+    if results.suggestion:
+        click.echo(f"\nDid you mean: {results.suggestion}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, help="Worker threads.")
+@click.pass_context
+def serve(ctx, host, port, threads) -> None:
+    """Serve the web UI with waitress (picks up re-indexed archives by itself)."""
+    from webui.server import run
+
+    app = _app(ctx)
+    click.echo(f"Archivist on http://{host}:{port}/ (index: {app.config['INDEX_DIR']})", err=True)
+    run(app, host=host, port=port, threads=threads)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
