@@ -1,0 +1,301 @@
+"""Per-document columns of one index generation, as numpy arrays.
+
+Counting facets, filtering and sorting by date, and scoring plain words all
+touch every matching document; done through Whoosh objects that costs a
+Python call per document per query. Instead, when a searcher is opened on a
+new index generation, `Columns.build` reads each document's date, tags and
+field lengths once into flat arrays, and the postings of searched terms are
+read block by block into arrays (`Columns.term`), cached for the
+generation's life. Queries then work on whole arrays at a time.
+
+Docnums index every array; deleted documents stay in the arrays and are
+masked out by `live`. Nothing changes after `build` except the term cache,
+which only grows (under a lock), so threads share one `Columns` freely.
+
+This module reads the index; it never writes it and never makes HTML.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
+
+from index.analysis import normalize_word
+from index.document import split_labels
+
+#: Ordinal of 1970-01-01, to turn day ordinals into numpy datetime64 days.
+_EPOCH = 719163
+#: Whoosh stores a DATETIME as microseconds since datetime.min.
+_US_PER_DAY = 86_400_000_000
+#: Field lengths are stored as one byte each; this table decodes them.
+_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+#: Fields whose terms are scored by `search.scoring`.
+SCORED_FIELDS = ("title", "body", "tags")
+_TERM_CACHE_SIZE = 4096
+
+
+@dataclass
+class Postings:
+    """One term's postings: sorted docnums and their weights (tf × field boost)."""
+
+    ids: np.ndarray
+    weights: np.ndarray
+
+
+@dataclass
+class Columns:
+    """The arrays of one generation (see the module docstring)."""
+
+    n: int
+    live: np.ndarray  # bool[n]
+    day: np.ndarray  # int32[n]: date.toordinal(), or -1 when undated
+    year: np.ndarray  # int32[n]: calendar year, 0 when undated
+    month: np.ndarray  # int32[n]: year * 12 + month - 1, 0 when undated
+    newest_rank: np.ndarray  # int32[n]: position in newest-first order (undated last)
+    oldest_rank: np.ndarray  # int32[n]: position in oldest-first order (undated last)
+    tag_keys: list[str]  # tag id -> key, sorted
+    tag_folded: list[str]  # tag id -> key folded like words (for prefix search)
+    tag_indptr: np.ndarray  # int64[n + 1]: doc -> slice of doc_tags
+    doc_tags: np.ndarray  # int32: tag ids, grouped by doc
+    tag_docs: list[np.ndarray]  # tag id -> sorted docnums (live only)
+    lengths: dict[str, np.ndarray]  # field -> float32[n] field length
+    avg_length: dict[str, float]
+    doc_count: int
+    _labels: dict[int, str] = field(default_factory=dict)
+    _terms: OrderedDict = field(default_factory=OrderedDict)
+    _memo: OrderedDict = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def doc_count_live(self) -> int:
+        """How many documents are not deleted."""
+        return int(np.count_nonzero(self.live))
+
+    # -- building ----------------------------------------------------------
+
+    @classmethod
+    def build(cls, reader) -> Columns:
+        """Read the columns of every document of `reader` (a Whoosh reader)."""
+        n = reader.doc_count_all()
+        live = np.zeros(n, dtype=bool)
+        live[np.fromiter(reader.all_doc_ids(), dtype=np.int64, count=reader.doc_count())] = True
+
+        day = _days(reader, n)
+        dated = day >= 0
+        as_dates = np.where(dated, day - _EPOCH, 0).astype("datetime64[D]")
+        years = as_dates.astype("datetime64[Y]").astype(np.int64) + 1970
+        months = as_dates.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+        year = np.where(dated, years, 0).astype(np.int32)
+        month = np.where(dated, years * 12 + months % 12, 0).astype(np.int32)
+
+        big = np.iinfo(np.int32).max
+        docnums = np.arange(n)
+        newest_order = np.lexsort((docnums, np.where(dated, -day, big)))
+        oldest_order = np.lexsort((docnums, np.where(dated, day, big)))
+        newest_rank = np.empty(n, dtype=np.int32)
+        newest_rank[newest_order] = np.arange(n, dtype=np.int32)
+        oldest_rank = np.empty(n, dtype=np.int32)
+        oldest_rank[oldest_order] = np.arange(n, dtype=np.int32)
+
+        cols = cls(
+            n=n, live=live, day=day, year=year, month=month,
+            newest_rank=newest_rank, oldest_rank=oldest_rank,
+            tag_keys=[], tag_folded=[], tag_indptr=np.zeros(n + 1, dtype=np.int64),
+            doc_tags=np.zeros(0, dtype=np.int32), tag_docs=[],
+            lengths={}, avg_length={}, doc_count=max(reader.doc_count(), 1),
+        )
+        for fname in SCORED_FIELDS:
+            lengths = _field_lengths(reader, fname, n)
+            cols.lengths[fname] = lengths
+            total = reader.field_length(fname)
+            cols.avg_length[fname] = (total / n) if n and total else 1.0
+        cols._build_tags(reader)
+        return cols
+
+    def _build_tags(self, reader) -> None:
+        keys, per_tag = [], []
+        for btext in reader.lexicon("tags"):
+            p = read_postings(reader, "tags", btext)
+            docs = p.ids[self.live[p.ids]]
+            if len(docs):
+                keys.append(btext.decode("utf-8") if isinstance(btext, bytes) else btext)
+                per_tag.append(docs)
+        self.tag_keys = keys
+        self.tag_folded = [normalize_word(k) for k in keys]
+        self.tag_docs = per_tag
+        if not per_tag:
+            return
+        all_docs = np.concatenate(per_tag)
+        all_tags = np.repeat(np.arange(len(per_tag), dtype=np.int32),
+                             [len(d) for d in per_tag])
+        order = np.argsort(all_docs, kind="stable")
+        self.doc_tags = all_tags[order]
+        counts = np.bincount(all_docs, minlength=self.n)
+        self.tag_indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+    # -- reading -------------------------------------------------------------
+
+    def term(self, reader, fieldname: str, btext: bytes) -> Postings:
+        """The postings of one term, read once per generation and cached."""
+        key = (fieldname, btext)
+        with self._lock:
+            hit = self._terms.get(key)
+            if hit is not None:
+                self._terms.move_to_end(key)
+                return hit
+        postings = read_postings(reader, fieldname, btext)
+        with self._lock:
+            self._terms[key] = postings
+            while len(self._terms) > _TERM_CACHE_SIZE:
+                self._terms.popitem(last=False)
+        return postings
+
+    def memo(self, key, compute):
+        """`compute()`, remembered for this generation under `key`.
+
+        For results that are costly to get from Whoosh and depend only on
+        the index (a phrase's documents, a prefix's expansion).
+        """
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            self._memo[key] = value
+            while len(self._memo) > _TERM_CACHE_SIZE:
+                self._memo.popitem(last=False)
+        return value
+
+    def tags_of(self, docnums: np.ndarray) -> np.ndarray:
+        """The tag ids of all `docnums`, concatenated (for counting)."""
+        if len(docnums) == 0 or len(self.doc_tags) == 0:
+            return np.zeros(0, dtype=np.int32)
+        starts = self.tag_indptr[docnums]
+        lens = self.tag_indptr[docnums + 1] - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int32)
+        # Positions start..start+len for every doc, without a Python loop.
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+        return self.doc_tags[np.arange(total) + offsets]
+
+    def tag_ids(self, key: str) -> list[int]:
+        """The ids of the tags a requested key stands for.
+
+        The exact key when the index has it; otherwise every tag whose
+        folded spelling matches (so a tag typed with an Arabic kaf finds the
+        one indexed with a Persian keheh).
+        """
+        import bisect
+
+        i = bisect.bisect_left(self.tag_keys, key)
+        if i < len(self.tag_keys) and self.tag_keys[i] == key:
+            return [i]
+        folded = normalize_word(key)
+        return [j for j, f in enumerate(self.tag_folded) if f == folded]
+
+    def docs_with_tag(self, key: str) -> np.ndarray:
+        """Bool mask of the documents having the tag `key`."""
+        mask = np.zeros(self.n, dtype=bool)
+        for i in self.tag_ids(key):
+            mask[self.tag_docs[i]] = True
+        return mask
+
+    def label(self, tag_id: int, stored_fields) -> str:
+        """The display label of a tag, found on one of its documents.
+
+        `stored_fields(docnum)` loads a document's stored fields; labels are
+        looked up lazily (only for tags shown) and remembered.
+        """
+        with self._lock:
+            if tag_id in self._labels:
+                return self._labels[tag_id]
+        key = self.tag_keys[tag_id]
+        label = key
+        docs = self.tag_docs[tag_id]
+        if len(docs):
+            fields = stored_fields(int(docs[0])) or {}
+            for lab in split_labels(fields.get("tag_labels")):
+                if " ".join(lab.split()).casefold().replace(",", " ").strip().lower() == key:
+                    label = lab
+                    break
+        with self._lock:
+            self._labels[tag_id] = label
+        return label
+
+
+def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
+    """All postings of a term across segments, as arrays (deleted docs included).
+
+    Whoosh's W3 posting blocks already hold arrays of ids and weights; they
+    are taken a block at a time. Any other matcher is read one posting at a
+    time, which is slower but gives the same arrays.
+    """
+    ids_parts, weight_parts = [], []
+    for segreader, base in reader.leaf_readers():
+        try:
+            m = segreader.postings(fieldname, btext)
+        except TermNotFound:  # the term is not in this segment
+            continue
+        m = getattr(m, "child", m)  # unwrap the deleted-docs filter; `live` masks those
+        if all(hasattr(m, a) for a in ("_read_ids", "_read_weights", "_next_block", "_atend")):
+            while not m._atend:
+                m._read_ids()
+                m._read_weights()
+                ids_parts.append(np.asarray(m._ids, dtype=np.int64) + base)
+                weight_parts.append(np.asarray(m._weights, dtype=np.float32))
+                m._next_block()
+        else:
+            ids, ws = [], []
+            while m.is_active():
+                ids.append(m.id())
+                ws.append(m.weight())
+                m.next()
+            ids_parts.append(np.asarray(ids, dtype=np.int64) + base)
+            weight_parts.append(np.asarray(ws, dtype=np.float32))
+    if not ids_parts:
+        return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    return Postings(np.concatenate(ids_parts), np.concatenate(weight_parts))
+
+
+def _days(reader, n: int) -> np.ndarray:
+    """Day ordinals of every document (-1 when undated) from the date column."""
+    day = np.full(n, -1, dtype=np.int32)
+    for segreader, base in reader.leaf_readers():
+        count = segreader.doc_count_all()
+        if not segreader.has_column("date"):
+            continue
+        raw = np.fromiter(
+            segreader.column_reader("date", translate=False), dtype=np.uint64, count=count
+        )
+        # Documents without a date hold the column's all-ones default.
+        ok = raw < np.uint64(2**63)
+        ords = np.where(ok, raw // np.uint64(_US_PER_DAY) + np.uint64(1), 0).astype(np.int64)
+        day[base:base + count] = np.where(ok, ords, -1)
+    return day
+
+
+def _field_lengths(reader, fieldname: str, n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=np.float32)
+    for segreader, base in reader.leaf_readers():
+        count = segreader.doc_count_all()
+        try:
+            from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+
+            col = segreader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+            raw = np.fromiter(col, dtype=np.uint8, count=count) if col is not None else None
+        except (AttributeError, TypeError, KeyError):  # another codec: ask each document
+            raw = None
+        if raw is not None:
+            out[base:base + count] = _LENGTHS[raw]
+        else:
+            out[base:base + count] = [
+                segreader.doc_field_length(d, fieldname) or 0 for d in range(count)
+            ]
+    return out

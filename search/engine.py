@@ -1,0 +1,531 @@
+"""The engine: answers `SearchRequest`s from the index, with plain values.
+
+`Engine` is the only code that talks to Whoosh at query time. It keeps the
+index open between requests and notices a new generation (a rebuild, or an
+incremental commit) by a cheap check at most every `REFRESH_SECONDS`; on a
+change it opens the new generation and builds its `Columns` once, while
+requests already running finish on the old one. Each thread gets its own
+searcher pinned to the same generation, because a Whoosh searcher's file
+positions must not be shared between threads.
+
+A request is answered in four steps: parse the text (`search.query`),
+evaluate it over whole arrays (`search.scoring`), apply the tag and date
+filters as array masks, then build only what the page shows: the hits of
+this page with their snippets (`search.snippets`) and the facet counts
+(`search.facets`). Results, hits and article views are dataclasses from
+`search.results`; no Whoosh object ever leaves this module.
+
+An index that is missing or empty is not an error: every method answers
+with nothing found and the message `NOT_INDEXED`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.index import TOC, FileIndex
+from whoosh.reading import TermNotFound
+from whoosh.searching import Searcher
+
+from index import store
+from index.document import split_labels
+from search import facets, snippets
+from search.columns import Columns
+from search.query import (
+    ParsedQuery,
+    bounded,
+    has_text_terms,
+    highlight_terms,
+    most_words,
+    parse,
+)
+from search.request import SearchRequest
+from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
+from search.scoring import evaluate
+from search.suggest import suggest
+
+NOT_INDEXED = "The archive is not indexed yet."
+REFRESH_SECONDS = 0.5
+#: Below this many results a spelling suggestion is looked for.
+SUGGEST_BELOW = 3
+#: Terms per field worth marking in snippets (prefix queries can expand a lot).
+MAX_MARKED_TERMS = 64
+
+
+@dataclass
+class _Generation:
+    """One opened index generation: its index, TOC number and columns."""
+
+    key: tuple
+    ix: FileIndex
+    toc: int
+    searcher: Searcher  # used to build the columns; serves the building thread
+    columns: Columns
+
+
+class Engine:
+    """Searches one index directory (or one in-memory index, for tests)."""
+
+    def __init__(self, index_dir: str | Path | None, *, _ix=None) -> None:
+        self._dir = Path(index_dir) if index_dir is not None else None
+        self._ram_ix = _ix
+        self._lock = threading.Lock()
+        self._gen: _Generation | None = None
+        self._retired: list[_Generation] = []
+        self._next_check = 0.0
+        self._local = threading.local()
+
+    @classmethod
+    def from_index(cls, ix) -> Engine:
+        """An engine over an already open Whoosh index (an in-RAM test index)."""
+        return cls(None, _ix=ix)
+
+    # -- keeping the index open ----------------------------------------------
+
+    def _probe(self) -> tuple[tuple, FileIndex] | None:
+        """The current (generation key, index), cheaply, or None when absent."""
+        if self._ram_ix is not None:
+            return ("ram", self._ram_ix.latest_generation()), self._ram_ix
+        gen_dir = store.current_generation(self._dir)
+        if gen_dir is None:
+            return None
+        old = self._gen
+        if old is not None and old.key[0] == gen_dir.name:
+            return (gen_dir.name, old.ix.latest_generation()), old.ix
+        ix = store.open_current(self._dir)
+        if ix is None:
+            return None
+        return (gen_dir.name, ix.latest_generation()), ix
+
+    def _current(self, force: bool = False) -> _Generation | None:
+        now = time.monotonic()
+        gen = self._gen
+        if not force and gen is not None and now < self._next_check:
+            return gen
+        with self._lock:
+            if not force and self._gen is not gen and self._gen is not None:
+                return self._gen  # another thread refreshed meanwhile
+            self._next_check = now + REFRESH_SECONDS
+            try:
+                probed = self._probe()
+            except Exception:  # noqa: BLE001  a generation vanishing mid-rebuild: keep ours
+                return self._gen
+            if probed is None:
+                self._gen = None
+                return None
+            key, ix = probed
+            if self._gen is not None and self._gen.key == key:
+                return self._gen
+            try:
+                searcher = _pinned_searcher(ix, key[1])
+                columns = Columns.build(searcher.reader())
+            except Exception:  # noqa: BLE001  half-written or unreadable: keep serving ours
+                return self._gen
+            fresh = _Generation(key, ix, key[1], searcher, columns)
+            if self._gen is not None:
+                # The generation before stays open for requests still on it;
+                # the one before that is closed.
+                self._retired.append(self._gen)
+                while len(self._retired) > 1:
+                    _close(self._retired.pop(0).searcher)
+            self._gen = fresh
+            return fresh
+
+    def _searcher(self, gen: _Generation) -> Searcher:
+        """This thread's searcher on `gen` (opened once per thread and generation)."""
+        mine = getattr(self._local, "searcher", None)
+        if mine is not None and mine[0] is gen:
+            return mine[1]
+        if mine is not None:
+            _close(mine[1])
+        s = _pinned_searcher(gen.ix, gen.toc)
+        self._local.searcher = (gen, s)
+        return s
+
+    def _open(self) -> tuple[_Generation, Searcher] | None:
+        gen = self._current()
+        if gen is None or gen.columns.doc_count_live == 0:
+            return None
+        try:
+            return gen, self._searcher(gen)
+        except Exception:  # noqa: BLE001  its files were replaced under us: reopen once
+            gen = self._current(force=True)
+            if gen is None or gen.columns.doc_count_live == 0:
+                return None
+            return gen, self._searcher(gen)
+
+    # -- searching -----------------------------------------------------------
+
+    def run(self, request: SearchRequest) -> SearchResults:
+        """Answer `request`; never raises for anything the reader typed."""
+        started = time.perf_counter()
+        results = SearchResults(request=request, page=request.page, searched_for=request.q)
+        opened = self._open()
+        if opened is None:
+            results.messages.append(NOT_INDEXED)
+        else:
+            self._answer(request, results, *opened)
+        results.took_ms = (time.perf_counter() - started) * 1000
+        return results
+
+    def _answer(self, request: SearchRequest, results: SearchResults,
+                gen: _Generation, s: Searcher) -> None:
+        cols = gen.columns
+        parsed = parse(request.q)
+        results.searched_for = parsed.searched_for
+        results.messages.extend(parsed.messages)
+        q = bounded(parsed.query, s.reader(), cols.memo) if parsed.query is not None else None
+
+        tag_mask = cols.live.copy()
+        for key in request.tags:
+            tag_mask &= cols.docs_with_tag(key)
+        for key in request.not_tags:
+            tag_mask &= ~cols.docs_with_tag(key)
+        date_mask = _date_mask(cols, request)
+
+        scores = None
+        if q is not None:
+            match = evaluate(q, cols, s)
+            text_mask, scores = match.mask, match.score
+        else:
+            text_mask = cols.live
+        docs = np.flatnonzero(text_mask & tag_mask & date_mask)
+
+        if len(docs) == 0 and q is not None:
+            loose = most_words(q)
+            if loose is not None:
+                match = evaluate(loose, cols, s)
+                more = np.flatnonzero(match.mask & tag_mask & date_mask)
+                if len(more):
+                    q, text_mask, scores, docs = loose, match.mask, match.score, more
+                    results.partial_match_note = (
+                        f"No article has all of {_quoted(parsed)}; showing those with most."
+                    )
+
+        total = len(docs)
+        results.total = total
+        results.pages = min(math.ceil(total / request.per_page), 1000) if total else 0
+        page = min(request.page, max(results.pages, 1))
+        if page != request.page:
+            results.messages.append(
+                f"There are only {results.pages} pages of results; showing the last."
+                if results.pages else "Nothing was found, so there is no page "
+                f"{request.page}."
+            )
+        results.page = page
+
+        by_score = request.sort == "relevance" and q is not None and has_text_terms(q)
+        order = _top(cols, docs, scores if by_score else None,
+                     "oldest" if request.sort == "oldest" else "newest",
+                     page * request.per_page)
+        page_docs = order[(page - 1) * request.per_page: page * request.per_page]
+        marks = highlight_terms(q, s.reader())
+        results.hits = self._hits(s, page_docs, marks,
+                                  scores if by_score else None)
+
+        results.tag_facet = facets.tag_facet(
+            cols, docs, request.tags, lambda i: cols.label(i, s.stored_fields)
+        )
+        undated = int(np.count_nonzero(text_mask & tag_mask & (cols.day < 0)))
+        results.date_facet = facets.date_facet(cols, docs, undated, request.start, request.end)
+
+        if request.q and total < SUGGEST_BELOW and parsed.words:
+            try:
+                results.suggestion = suggest(parsed.searched_for, parsed.words, s)
+            except Exception:  # noqa: BLE001  a suggestion is a courtesy, never a failure
+                results.suggestion = None
+
+    def _hits(self, s: Searcher, docnums, marks: dict[str, set[bytes]],
+              scores: np.ndarray | None) -> list[Hit]:
+        docnums = [int(d) for d in docnums]
+        title_spans = _char_spans(s, "title", marks["title"], docnums)
+        body_spans = _char_spans(s, "body", marks["body"], docnums)
+        stored = [s.stored_fields(d) for d in docnums]
+        pieces: list[snippets.Piece] = []
+        layout = []
+        for d, fields in zip(docnums, stored, strict=True):
+            title = fields.get("title") or ""
+            body = fields.get("body") or ""
+            pieces.append(snippets.Piece(title, [(a, b) for a, b, _ in title_spans.get(d, [])]))
+            chosen = snippets.passages(body, body_spans.get(d, []))
+            if not chosen:
+                lead = snippets.lead(body)
+                chosen = [lead] if lead else []
+            pieces.extend(chosen)
+            layout.append(len(chosen))
+        html = snippets.render(pieces)
+        hits = []
+        pos = 0
+        for d, fields, n in zip(docnums, stored, layout, strict=True):
+            title_html, snips = html[pos], html[pos + 1: pos + 1 + n]
+            pos += 1 + n
+            hits.append(Hit(
+                id=fields.get("id", ""),
+                title=fields.get("title") or "",
+                title_html=title_html,
+                date=_date(fields),
+                tags=_tags(fields),
+                kind=fields.get("kind"),
+                source=fields.get("source", ""),
+                url=fields.get("url"),
+                snippets=list(snips),
+                score=float(scores[d]) if scores is not None else None,
+            ))
+        return hits
+
+    # -- single articles ---------------------------------------------------
+
+    def get(self, article_id: str, q: str | None = None) -> ArticleView | None:
+        """The whole article `article_id`, with `q`'s terms marked; None if unknown."""
+        opened = self._open()
+        if opened is None:
+            return None
+        _gen, s = opened
+        docnum = _docnum(s, article_id)
+        if docnum is None:
+            return None
+        fields = s.stored_fields(docnum)
+        marks = {"title": set(), "body": set()}
+        if q:
+            parsed = parse(q)
+            if parsed.query is not None:
+                marks = highlight_terms(bounded(parsed.query, s.reader()), s.reader())
+        title = fields.get("title") or ""
+        body = fields.get("body") or ""
+        title_spans = [(a, b) for a, b, _ in _char_spans(s, "title", marks["title"],
+                                                          [docnum]).get(docnum, [])]
+        body_spans = [(a, b) for a, b, _ in _char_spans(s, "body", marks["body"],
+                                                         [docnum]).get(docnum, [])]
+        pieces = [snippets.Piece(title, title_spans), *snippets.paragraphs(body, body_spans)]
+        html = snippets.render(pieces)
+        return ArticleView(
+            id=fields.get("id", article_id), title=title, title_html=html[0],
+            paragraphs=html[1:], date=_date(fields), tags=_tags(fields),
+            kind=fields.get("kind"), language=fields.get("language"),
+            url=fields.get("url"), source=fields.get("source", ""),
+        )
+
+    def more_like(self, article_id: str, n: int = 5) -> list[Hit]:
+        """Up to `n` articles most like `article_id`, by its most telling words."""
+        opened = self._open()
+        if opened is None:
+            return []
+        gen, s = opened
+        docnum = _docnum(s, article_id)
+        if docnum is None:
+            return []
+        try:
+            key_terms = s.key_terms([docnum], "body", numterms=12)
+            key_terms += s.key_terms([docnum], "title", numterms=4)
+        except Exception:  # noqa: BLE001  an empty or odd body has no key terms
+            key_terms = []
+        if not key_terms:
+            return []
+        q = wq.Or([wq.Term(f, t, boost=max(w, 0.01))
+                   for t, w in key_terms for f in ("title", "body")])
+        match = evaluate(q, gen.columns, s)
+        match.mask[docnum] = False
+        docs = np.flatnonzero(match.mask)
+        order = _top(gen.columns, docs, match.score, "newest", n)[:n]
+        return self._hits(s, order, {"title": set(), "body": set()}, match.score)
+
+    # -- tags and figures --------------------------------------------------
+
+    def tag_values(self, prefix: str = "", limit: int = 20,
+                   request: SearchRequest | None = None) -> list[FacetValue]:
+        """Tags starting with `prefix` (or with a word starting with it), by count.
+
+        Counts are over the whole archive, or over `request`'s results when
+        given (then tags without results there are left out).
+        """
+        opened = self._open()
+        if opened is None:
+            return []
+        gen, s = opened
+        cols = gen.columns
+        if request is not None:
+            docs = np.flatnonzero(self._result_mask(request, gen, s))
+            counts = np.bincount(cols.tags_of(docs), minlength=len(cols.tag_keys))
+        else:
+            counts = np.array([len(d) for d in cols.tag_docs], dtype=np.int64)
+        from index.analysis import normalize_word
+
+        folded = normalize_word(" ".join(prefix.split())) if prefix else ""
+        found = []
+        for i, f in enumerate(cols.tag_folded):
+            if counts[i] == 0:
+                continue
+            if not folded or f.startswith(folded):
+                found.append((0, -int(counts[i]), cols.tag_keys[i], i))
+            elif any(w.startswith(folded) for w in f.split()):
+                found.append((1, -int(counts[i]), cols.tag_keys[i], i))
+        found.sort()
+        selected = set(request.tags) if request else set()
+        return [
+            FacetValue(value=cols.tag_keys[i], label=cols.label(i, s.stored_fields),
+                       count=-neg, selected=cols.tag_keys[i] in selected)
+            for _rank, neg, _key, i in found[:max(0, limit)]
+        ]
+
+    def _result_mask(self, request: SearchRequest, gen: _Generation, s: Searcher):
+        cols = gen.columns
+        mask = cols.live & _date_mask(cols, request)
+        for key in request.tags:
+            mask &= cols.docs_with_tag(key)
+        for key in request.not_tags:
+            mask &= ~cols.docs_with_tag(key)
+        parsed = parse(request.q)
+        if parsed.query is not None:
+            mask &= evaluate(bounded(parsed.query, s.reader()), cols, s).mask
+        return mask
+
+    def stats(self) -> dict:
+        """Figures about the archive: articles, date range, tags, last update."""
+        opened = self._open()
+        if opened is None:
+            return {"articles": 0, "first_date": None, "last_date": None,
+                    "distinct_tags": 0, "undated": 0, "last_update": None,
+                    "message": NOT_INDEXED}
+        gen, _s = opened
+        cols = gen.columns
+        days = cols.day[cols.live]
+        dated = days[days >= 0]
+        return {
+            "articles": cols.doc_count_live,
+            "first_date": dt.date.fromordinal(int(dated.min())).isoformat() if len(dated) else None,
+            "last_date": dt.date.fromordinal(int(dated.max())).isoformat() if len(dated) else None,
+            "distinct_tags": len(cols.tag_keys),
+            "undated": int(np.count_nonzero(days < 0)),
+            "last_update": _last_update(gen),
+        }
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def _pinned_searcher(ix, toc_generation: int) -> Searcher:
+    """A searcher on exactly TOC generation `toc_generation` of `ix`.
+
+    `ix.searcher()` opens whatever is latest, which may already be newer
+    than the generation the columns were built from; docnums would then
+    point at the wrong documents.
+    """
+    toc = TOC.read(ix.storage, ix.indexname, gen=toc_generation)
+    reader = FileIndex._reader(ix.storage, toc.schema, toc.segments, toc.generation)
+    return Searcher(reader, fromindex=ix)
+
+
+def _close(s: Searcher) -> None:
+    try:
+        s.close()
+    except Exception:  # noqa: BLE001  already closed, or its files are gone
+        pass
+
+
+def _date_mask(cols: Columns, request: SearchRequest) -> np.ndarray:
+    mask = np.ones(cols.n, dtype=bool)
+    if request.start is not None:
+        mask &= cols.day >= request.start.toordinal()
+    if request.end is not None:
+        mask &= (cols.day >= 0) & (cols.day <= request.end.toordinal())
+    if request.undated == "exclude":
+        mask &= cols.day >= 0
+    elif request.undated == "only":
+        mask &= cols.day < 0
+    return mask
+
+
+def _top(cols: Columns, docs: np.ndarray, scores: np.ndarray | None, by: str,
+         k: int) -> np.ndarray:
+    """The first `k` of `docs`: by score (newest first among equals), or by date."""
+    if len(docs) == 0 or k <= 0:
+        return docs[:0]
+    rank = cols.oldest_rank if by == "oldest" else cols.newest_rank
+    if scores is None:
+        keys = rank[docs]
+        if len(docs) > k:
+            keep = np.argpartition(keys, k - 1)[:k]
+            docs, keys = docs[keep], keys[keep]
+        return docs[np.argsort(keys, kind="stable")]
+    s = -scores[docs]
+    if len(docs) > k:
+        kth = np.partition(s, k - 1)[k - 1]
+        keep = s <= kth  # everything tied with the k-th too, so ties break by date
+        docs, s = docs[keep], s[keep]
+    order = np.lexsort((rank[docs], s))
+    return docs[order][:k]
+
+
+def _char_spans(s: Searcher, fieldname: str, terms: set[bytes],
+                docnums: list[int]) -> dict[int, list[tuple[int, int, int]]]:
+    """Stored character ranges of `terms` in each of `docnums`.
+
+    One pass over each term's postings, skipping straight to the wanted
+    documents, so cost grows with terms × page size, not with text length.
+    """
+    out: dict[int, list[tuple[int, int, int]]] = {}
+    if not terms or not docnums:
+        return out
+    wanted = sorted(set(docnums))
+    for ti, term in enumerate(sorted(terms)[:MAX_MARKED_TERMS]):
+        try:
+            m = s.postings(fieldname, term)
+        except TermNotFound:  # the term is not in this field
+            continue
+        for d in wanted:
+            if not m.is_active():
+                break
+            if m.id() < d:
+                m.skip_to(d)
+                if not m.is_active():
+                    break
+            if m.id() == d:
+                try:
+                    chars = m.value_as("characters")
+                except Exception:  # noqa: BLE001  no stored offsets: nothing to mark
+                    break
+                out.setdefault(d, []).extend((a, b, ti) for _p, a, b in chars)
+    return out
+
+
+def _docnum(s: Searcher, article_id: str) -> int | None:
+    try:
+        return s.document_number(id=str(article_id))
+    except (ValueError, TypeError):  # an id the field cannot hold
+        return None
+
+
+def _date(fields: dict) -> dt.date | None:
+    value = fields.get("date")
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+def _tags(fields: dict) -> list[HitTag]:
+    keys = [k.strip() for k in (fields.get("tags") or "").split(",") if k.strip()]
+    labels = split_labels(fields.get("tag_labels"))
+    if len(labels) != len(keys):
+        labels = keys
+    return [HitTag(k, lab) for k, lab in zip(keys, labels, strict=True)]
+
+
+def _quoted(parsed: ParsedQuery) -> str:
+    words = parsed.words or parsed.searched_for.split()
+    return ", ".join(f"“{w}”" for w in words)
+
+
+def _last_update(gen: _Generation) -> str | None:
+    try:
+        name = f"_{gen.ix.indexname}_{gen.toc}.toc"
+        path = Path(gen.ix.storage.folder) / name
+        return dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
+    except (AttributeError, OSError):  # an in-RAM index has no files to date
+        return None

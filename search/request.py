@@ -1,0 +1,404 @@
+"""`SearchRequest`: everything a reader has asked for, as one value.
+
+A search page is fully described by its URL, so the request is a frozen
+value that is parsed from query-string parameters and rendered back to
+them. Parsing is forgiving: an unknown parameter is ignored, an invalid value
+is dropped (or clamped) and explained in a message; `from_args` never raises.
+Changing the request returns a new one; any change of what is searched for
+sends the reader back to page 1, because page 7 of a different result set
+means nothing.
+
+This module never touches the index: it knows parameters, not documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import jdatetime
+
+from index.normalize import to_ascii_digits
+
+MAX_Q = 500
+MAX_PAGE = 1000
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 10
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 200
+
+SORTS = ("relevance", "newest", "oldest")
+UNDATED_MODES = ("include", "only", "exclude")
+
+# Years in this range are Persian solar years (as in `index.normalize`).
+_SOLAR_YEARS = range(1300, 1500)
+_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
+
+
+def date_bounds(text: str) -> tuple[dt.date, dt.date] | None:
+    """The first and last day (inclusive) a typed date stands for, or None.
+
+    `2022` is the whole year, `2022-05` the month, `2022-05-28` the day.
+    Years 1300..1499 are Persian solar years, so `1401` is 1401-01-01 to
+    1401-12-29 of the solar calendar, given in Gregorian days. Persian and
+    Arabic-Indic digits and `/` or `.` separators are accepted.
+    """
+    m = _DATE.match(to_ascii_digits(text or "").strip())
+    if not m:
+        return None
+    year = int(m.group(1))
+    month = int(m.group(2)) if m.group(2) else None
+    day = int(m.group(3)) if m.group(3) else None
+    solar = year in _SOLAR_YEARS
+    make = jdatetime.date if solar else dt.date
+    try:
+        if day is not None:
+            start, end_next = make(year, month, day), None
+        elif month is not None:
+            start = make(year, month, 1)
+            end_next = make(year + 1, 1, 1) if month == 12 else make(year, month + 1, 1)
+        else:
+            start = make(year, 1, 1)
+            end_next = make(year + 1, 1, 1)
+    except (ValueError, OverflowError):
+        return None
+    if solar:
+        start = start.togregorian()
+        end_next = end_next.togregorian() if end_next is not None else None
+    if not (dt.date(1000, 1, 1) <= start <= dt.date(2999, 12, 31)):
+        return None
+    end = start if end_next is None else end_next - dt.timedelta(days=1)
+    return start, end
+
+
+def normalize_tag(value: str) -> str:
+    """A tag as the index spells its key: trimmed, spaces collapsed, case folded.
+
+    Commas become spaces because the index splits the tag list on commas
+    (see `index.document.to_document`), so a comma can never be inside a key.
+    """
+    key = " ".join(_clean(str(value)).split()).casefold().replace(",", " ")
+    return key.strip().lower()
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """The reader's search state; see the module docstring.
+
+    `date_from` and `date_to` are kept as the reader typed them (so a form
+    can show them back); `start` and `end` are the inclusive days they mean,
+    None when a bound is absent. Construct requests from user input with
+    `from_args`; the constructor itself trusts its arguments.
+    """
+
+    q: str = ""
+    tags: tuple[str, ...] = ()
+    not_tags: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+    undated: str = "include"
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    start: dt.date | None = field(init=False, compare=False, repr=False, default=None)
+    end: dt.date | None = field(init=False, compare=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        lo = date_bounds(self.date_from) if self.date_from else None
+        hi = date_bounds(self.date_to) if self.date_to else None
+        object.__setattr__(self, "start", lo[0] if lo else None)
+        object.__setattr__(self, "end", hi[1] if hi else None)
+
+    # -- parsing ---------------------------------------------------------
+
+    @classmethod
+    def from_args(cls, args) -> tuple[SearchRequest, list[str]]:
+        """Parse query-string parameters; return the request and messages.
+
+        `args` may be a Werkzeug `MultiDict` (anything with `getlist`), a
+        plain mapping whose values are strings or lists of strings, or an
+        iterable of `(name, value)` pairs. Never raises: every value that
+        cannot be used is dropped or clamped, with a message saying so.
+        """
+        get = _getter(args)
+        errors: list[str] = []
+
+        q = _clean(_first(get("q"))).strip()
+        if len(q) > MAX_Q:
+            errors.append(f"The search text was cut to its first {MAX_Q} characters.")
+            q = q[:MAX_Q]
+
+        tags = _tags(get("tag"), "tag", errors)
+        not_tags = _tags(get("not_tag"), "excluded tag", errors)
+        both = set(tags) & set(not_tags)
+        if both:
+            errors.append(
+                "A tag cannot be both required and excluded; dropped the exclusion of "
+                + ", ".join(sorted(both)) + "."
+            )
+            not_tags = tuple(t for t in not_tags if t not in both)
+
+        date_from = _date_arg(_first(get("from")), "from", errors)
+        date_to = _date_arg(_first(get("to")), "to", errors)
+        if date_from and date_to:
+            lo, hi = date_bounds(date_from), date_bounds(date_to)
+            if lo[0] > hi[1]:
+                errors.append("The dates were given in reverse order; swapped them.")
+                date_from, date_to = date_to, date_from
+
+        undated = _choice(_first(get("undated")), UNDATED_MODES, "undated", "include", errors)
+        if undated == "only" and (date_from or date_to):
+            errors.append(
+                "Undated articles have no date to compare, so the date range was "
+                "dropped while showing only undated articles."
+            )
+            date_from = date_to = ""
+
+        sort = _choice(_first(get("sort")), SORTS, "sort", "relevance", errors)
+        page = _int_arg(_first(get("page")), "page", 1, 1, MAX_PAGE, errors)
+        per_page = _int_arg(
+            _first(get("per_page")), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, errors
+        )
+        request = cls(
+            q=q, tags=tags, not_tags=not_tags, date_from=date_from, date_to=date_to,
+            undated=undated, sort=sort, page=page, per_page=per_page,
+        )
+        return request, errors
+
+    # -- rendering -------------------------------------------------------
+
+    def to_params(self) -> list[tuple[str, str]]:
+        """The canonical parameters, in a fixed order, defaults omitted."""
+        params: list[tuple[str, str]] = []
+        if self.q:
+            params.append(("q", self.q))
+        params += [("tag", t) for t in self.tags]
+        params += [("not_tag", t) for t in self.not_tags]
+        if self.date_from:
+            params.append(("from", self.date_from))
+        if self.date_to:
+            params.append(("to", self.date_to))
+        if self.undated != "include":
+            params.append(("undated", self.undated))
+        if self.sort != "relevance":
+            params.append(("sort", self.sort))
+        if self.page != 1:
+            params.append(("page", str(self.page)))
+        if self.per_page != DEFAULT_PER_PAGE:
+            params.append(("per_page", str(self.per_page)))
+        return params
+
+    def to_query_string(self) -> str:
+        """`to_params` URL-encoded, without the leading `?` ("" for defaults)."""
+        return urlencode(self.to_params())
+
+    # -- facts -----------------------------------------------------------
+
+    @property
+    def is_browse(self) -> bool:
+        """True when there is no search text: the reader is browsing."""
+        return not self.q.strip()
+
+    @property
+    def has_filters(self) -> bool:
+        """True when any tag, date or undated filter narrows the results."""
+        return bool(
+            self.tags or self.not_tags or self.date_from or self.date_to
+            or self.undated != "include"
+        )
+
+    # -- transitions (each returns a new request) --------------------------
+
+    def _refine(self, **changes) -> SearchRequest:
+        return dataclasses.replace(self, page=1, **changes)
+
+    def with_query(self, q: str) -> SearchRequest:
+        """Search for other text (cut to `MAX_Q` characters)."""
+        return self._refine(q=_clean(q or "").strip()[:MAX_Q])
+
+    def with_tag(self, tag: str) -> SearchRequest:
+        """Also require `tag` (and stop excluding it)."""
+        key = normalize_tag(tag)
+        if not key:
+            return self
+        return self._refine(
+            tags=_unique((*self.tags, key)),
+            not_tags=tuple(t for t in self.not_tags if t != key),
+        )
+
+    def without_tag(self, tag: str) -> SearchRequest:
+        """Stop requiring `tag`."""
+        key = normalize_tag(tag)
+        return self._refine(tags=tuple(t for t in self.tags if t != key))
+
+    def with_not_tag(self, tag: str) -> SearchRequest:
+        """Exclude articles with `tag` (and stop requiring it)."""
+        key = normalize_tag(tag)
+        if not key:
+            return self
+        return self._refine(
+            not_tags=_unique((*self.not_tags, key)),
+            tags=tuple(t for t in self.tags if t != key),
+        )
+
+    def without_not_tag(self, tag: str) -> SearchRequest:
+        """Stop excluding `tag`."""
+        key = normalize_tag(tag)
+        return self._refine(not_tags=tuple(t for t in self.not_tags if t != key))
+
+    def with_dates(
+        self, date_from: str | dt.date | None, date_to: str | dt.date | None
+    ) -> SearchRequest:
+        """Limit to a date range; either end may be None or "" (open).
+
+        Raises ValueError for a date string `date_bounds` cannot read: this
+        is for links the program builds, not for reader input. A range and
+        "only undated" exclude each other, so the range wins here.
+        """
+        values = []
+        for v in (date_from, date_to):
+            s = v.isoformat() if isinstance(v, dt.date) else (v or "").strip()
+            if s and date_bounds(s) is None:
+                raise ValueError(f"not a date: {s!r}")
+            values.append(s)
+        undated = "include" if self.undated == "only" else self.undated
+        return self._refine(date_from=values[0], date_to=values[1], undated=undated)
+
+    def without_dates(self) -> SearchRequest:
+        """Drop the date range."""
+        return self._refine(date_from="", date_to="")
+
+    def with_undated(self, mode: str) -> SearchRequest:
+        """Include, show only, or exclude undated articles.
+
+        "only" drops the date range, which no undated article could match.
+        """
+        if mode not in UNDATED_MODES:
+            raise ValueError(f"undated must be one of {UNDATED_MODES}, not {mode!r}")
+        if mode == "only":
+            return self._refine(undated=mode, date_from="", date_to="")
+        return self._refine(undated=mode)
+
+    def with_sort(self, sort: str) -> SearchRequest:
+        """Order differently (the same results, so back to page 1 of them)."""
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}, not {sort!r}")
+        return self._refine(sort=sort)
+
+    def with_page(self, page: int) -> SearchRequest:
+        """Another page of the same results (clamped to 1..MAX_PAGE)."""
+        return dataclasses.replace(self, page=min(max(int(page), 1), MAX_PAGE))
+
+    def with_per_page(self, per_page: int) -> SearchRequest:
+        """Another page size (clamped to 1..MAX_PER_PAGE), back to page 1."""
+        return self._refine(per_page=min(max(int(per_page), 1), MAX_PER_PAGE))
+
+    def cleared(self) -> SearchRequest:
+        """The same search text with every filter removed."""
+        return SearchRequest(q=self.q, sort=self.sort, per_page=self.per_page)
+
+
+# -- parameter helpers ------------------------------------------------------
+
+
+def _getter(args):
+    if args is None:
+        return lambda name: []
+    if hasattr(args, "getlist"):
+        return lambda name: [str(v) for v in args.getlist(name)]
+    if isinstance(args, Mapping):
+        def get(name):
+            v = args.get(name)
+            if v is None:
+                return []
+            if isinstance(v, (list, tuple)):
+                return [str(x) for x in v if x is not None]
+            return [str(v)]
+        return get
+    pairs = [(str(k), str(v)) for k, v in args]
+    return lambda name: [v for k, v in pairs if k == name]
+
+
+# Control characters and lone surrogates (which cannot even be URL-encoded)
+# have no business in a search; they become spaces.
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _clean(value: str) -> str:
+    return _JUNK.sub(" ", value)
+
+
+def _first(values: list[str]) -> str:
+    # A repeated single-valued parameter (?page=2&page=3): the first wins.
+    return values[0] if values else ""
+
+
+def _tags(values: list[str], what: str, errors: list[str]) -> tuple[str, ...]:
+    keys = []
+    for v in values:
+        key = normalize_tag(v)
+        if not key:
+            continue
+        if len(key) > MAX_TAG_LENGTH:
+            errors.append(f"Ignored a {what} longer than {MAX_TAG_LENGTH} characters.")
+            continue
+        keys.append(key)
+    keys = list(_unique(keys))
+    if len(keys) > MAX_TAGS:
+        errors.append(f"Only the first {MAX_TAGS} {what}s are used.")
+        keys = keys[:MAX_TAGS]
+    return tuple(keys)
+
+
+def _date_arg(value: str, name: str, errors: list[str]) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    if date_bounds(value) is None:
+        errors.append(
+            f"Ignored '{name}': {_show(value)} is not a date "
+            "(use 2022, 2022-05, 2022-05-28 or a Persian date such as 1401/03/07)."
+        )
+        return ""
+    return value
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str, default: str,
+            errors: list[str]) -> str:
+    v = value.strip().lower()
+    if not v:
+        return default
+    if v not in allowed:
+        errors.append(f"Ignored '{name}': {_show(value)} is not one of {', '.join(allowed)}.")
+        return default
+    return v
+
+
+def _int_arg(value: str, name: str, default: int, lo: int, hi: int,
+             errors: list[str]) -> int:
+    v = to_ascii_digits(value).strip()
+    if not v:
+        return default
+    try:
+        n = int(v)
+    except ValueError:
+        errors.append(f"Ignored '{name}': {_show(value)} is not a whole number.")
+        return default
+    if n < lo or n > hi:
+        clamped = min(max(n, lo), hi)
+        errors.append(f"'{name}' must be between {lo} and {hi}; used {clamped}.")
+        return clamped
+    return n
+
+
+def _show(value: str) -> str:
+    """A short quoted echo of a bad value, for messages."""
+    return repr(value if len(value) <= 40 else value[:40] + "…")

@@ -1,0 +1,214 @@
+"""The plain values a search answers with.
+
+These dataclasses are all that leaves `search/`: a web view, the CLI or a
+test reads them without knowing a search engine exists. Every piece of HTML
+in them (`title_html`, `snippets`, article paragraphs) is a
+`markupsafe.Markup` made by `search.snippets`, the one function allowed to
+produce HTML; everything else is plain text for the template to escape.
+
+Nothing here talks to Whoosh or to the index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from search.request import SearchRequest
+
+
+@dataclass(frozen=True)
+class HitTag:
+    """One tag of a hit: `key` is what filters use, `label` what readers see."""
+
+    key: str
+    label: str
+
+
+@dataclass
+class Hit:
+    """One article in a result list."""
+
+    id: str
+    title: str
+    title_html: Markup
+    date: dt.date | None
+    tags: list[HitTag]
+    kind: str | None
+    source: str
+    url: str | None
+    snippets: list[Markup]
+    score: float | None = None
+
+    def to_json(self) -> dict:
+        """The hit in the JSON contract's shape (plus `tag_labels`, `url`, `score`)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "title_html": str(self.title_html),
+            "date": self.date.isoformat() if self.date else None,
+            "tags": [t.key for t in self.tags],
+            "tag_labels": [t.label for t in self.tags],
+            "kind": self.kind,
+            "source": self.source,
+            "url": self.url,
+            "snippets": [str(s) for s in self.snippets],
+            "score": self.score,
+        }
+
+
+@dataclass
+class FacetValue:
+    """One tag in the tag facet.
+
+    `count` is the number of results the reader would get by adding this tag
+    to the current request (for a selected tag: the current total).
+    """
+
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class TagFacet:
+    """The top tags for the current results, and how many distinct tags they have."""
+
+    values: list[FacetValue] = field(default_factory=list)
+    total_distinct: int = 0
+
+
+@dataclass
+class DateBucket:
+    """One bar of a date histogram: a year, a month or a day.
+
+    `value` is how the period is written in a request (`2022`, `2022-05`,
+    `2022-05-28`), so `request.with_dates(b.value, b.value)` narrows to it;
+    `start` and `end` are its first and last day.
+    """
+
+    value: str
+    label: str
+    count: int
+    start: dt.date
+    end: dt.date
+
+
+@dataclass
+class DateFacet:
+    """A date histogram at one level, plus the undated matches.
+
+    `undated` counts the undated articles matching the search text and tag
+    filters: what `undated=only` would show.
+    """
+
+    level: str = "year"
+    buckets: list[DateBucket] = field(default_factory=list)
+    undated: int = 0
+
+
+@dataclass
+class SearchResults:
+    """The answer to one `SearchRequest`.
+
+    `searched_for` is the query as the engine understood it (after any
+    forgiving fallback), `partial_match_note` is set when no article had all
+    the words and the hits have most of them, `messages` carries everything
+    the reader should be told (bad parameters, an unreadable query, an index
+    not built yet).
+    """
+
+    request: SearchRequest
+    total: int = 0
+    page: int = 1
+    pages: int = 0
+    searched_for: str = ""
+    took_ms: float = 0.0
+    hits: list[Hit] = field(default_factory=list)
+    tag_facet: TagFacet = field(default_factory=TagFacet)
+    date_facet: DateFacet = field(default_factory=DateFacet)
+    suggestion: str | None = None
+    partial_match_note: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first hit on this page (0 when none)."""
+        return (self.page - 1) * self.request.per_page + 1 if self.hits else 0
+
+    @property
+    def last(self) -> int:
+        """1-based position of the last hit on this page (0 when none)."""
+        return self.first + len(self.hits) - 1 if self.hits else 0
+
+    def to_json(self) -> dict:
+        """The results in the documented JSON contract shape (with extra keys)."""
+        return {
+            "q": self.request.q,
+            "searched_for": self.searched_for,
+            "total": self.total,
+            "page": self.page,
+            "pages": self.pages,
+            "per_page": self.request.per_page,
+            "took_ms": round(self.took_ms, 3),
+            "hits": [h.to_json() for h in self.hits],
+            "facets": {
+                "tags": [
+                    {"value": v.value, "label": v.label, "count": v.count,
+                     "selected": v.selected}
+                    for v in self.tag_facet.values
+                ],
+                "tags_total": self.tag_facet.total_distinct,
+                "dates": {
+                    "level": self.date_facet.level,
+                    "buckets": [
+                        {"value": b.value, "label": b.label, "count": b.count}
+                        for b in self.date_facet.buckets
+                    ],
+                    "undated": self.date_facet.undated,
+                },
+            },
+            "suggestion": self.suggestion,
+            "partial_match_note": self.partial_match_note,
+            "messages": list(self.messages),
+            "request": self.request.to_query_string(),
+        }
+
+
+@dataclass
+class ArticleView:
+    """One whole article for its own page.
+
+    `paragraphs` are the body's paragraphs as sanitized markup, with the
+    terms of the reader's query (if any) marked.
+    """
+
+    id: str
+    title: str
+    title_html: Markup
+    paragraphs: list[Markup]
+    date: dt.date | None
+    tags: list[HitTag]
+    kind: str | None
+    language: str | None
+    url: str | None
+    source: str
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict of the article."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "title_html": str(self.title_html),
+            "paragraphs": [str(p) for p in self.paragraphs],
+            "date": self.date.isoformat() if self.date else None,
+            "tags": [t.key for t in self.tags],
+            "tag_labels": [t.label for t in self.tags],
+            "kind": self.kind,
+            "language": self.language,
+            "url": self.url,
+            "source": self.source,
+        }

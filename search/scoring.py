@@ -1,0 +1,172 @@
+"""Evaluating a query over whole arrays: which documents match, with what score.
+
+Whoosh finds and ranks documents one posting at a time in Python, which
+costs tens of milliseconds for a common word. Here a parsed query tree is
+evaluated bottom-up into a boolean match vector and a float score vector
+over all docnums, using the term postings cached in `search.columns`:
+
+- a word is BM25F-scored from its postings (weights already carry the
+  field boost), with the same constants Whoosh uses (K1 1.2, B 0.75);
+- AND, OR, NOT and their relatives are vector operations; an OR with a
+  `scale` adds a coordination step, so documents with more of the words
+  always rank higher (the "most of the words" fallback);
+- anything else (phrases, date ranges) asks Whoosh for its documents, and a
+  phrase is scored as the sum of its words.
+
+The result is the whole match set, exact, for counting facets, and the
+scores to pick the top hits from. This module never parses text and never
+touches stored fields.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh import query
+from whoosh.reading import TermNotFound
+
+from search.columns import _US_PER_DAY, SCORED_FIELDS, Columns
+
+K1 = 1.2
+_COORD_STEP = 1000.0
+B = 0.75
+
+
+@dataclass
+class Match:
+    """The documents a query matches (`mask`) and their scores."""
+
+    mask: np.ndarray  # bool[n]
+    score: np.ndarray  # float32[n], 0 where not matched
+
+
+def evaluate(q: query.Query, cols: Columns, searcher) -> Match:
+    """Evaluate `q` over all documents of `cols` (deleted ones never match)."""
+    m = _eval(q, cols, searcher)
+    m.mask &= cols.live
+    return m
+
+
+def _empty(cols: Columns) -> Match:
+    return Match(np.zeros(cols.n, dtype=bool), np.zeros(cols.n, dtype=np.float32))
+
+
+def _term(fieldname: str, text, boost: float, cols: Columns, searcher) -> Match:
+    out = _empty(cols)
+    field = searcher.schema[fieldname] if fieldname in searcher.schema else None
+    if field is None:
+        return out
+    btext = text if isinstance(text, bytes) else field.to_bytes(text)
+    p = cols.term(searcher.reader(), fieldname, btext)
+    if len(p.ids) == 0:
+        return out
+    out.mask[p.ids] = True
+    if fieldname in SCORED_FIELDS:
+        df = int(cols.live[p.ids].sum())
+        idf = math.log(cols.doc_count / (df + 1)) + 1.0
+        fl = cols.lengths[fieldname][p.ids]
+        avg = cols.avg_length[fieldname] or 1.0
+        tf = p.weights
+        s = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avg))
+        out.score[p.ids] = s * boost
+    return out
+
+
+def _by_whoosh(q: query.Query, cols: Columns, searcher) -> Match:
+    out = _empty(cols)
+
+    def docs():
+        try:
+            return np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
+        except (query.QueryError, TermNotFound):  # e.g. a phrase on a field without positions
+            return np.zeros(0, dtype=np.int64)
+
+    # Phrases are checked position by position in Python: remember them.
+    ids = cols.memo(("docs", repr(q)), docs)
+    if len(ids):
+        out.mask[ids] = True
+    return out
+
+
+def _eval(q: query.Query, cols: Columns, searcher) -> Match:
+    if q is None or isinstance(q, query.qcore._NullQuery):
+        return _empty(cols)
+    if isinstance(q, query.Term):
+        return _term(q.fieldname, q.text, q.boost, cols, searcher)
+    if isinstance(q, query.Every):
+        return Match(cols.live.copy(), np.zeros(cols.n, dtype=np.float32))
+    if isinstance(q, query.Not):
+        inner = _eval(q.query, cols, searcher)
+        return Match(cols.live & ~inner.mask, np.zeros(cols.n, dtype=np.float32))
+    if isinstance(q, query.AndNot):
+        a, b = _eval(q.a, cols, searcher), _eval(q.b, cols, searcher)
+        a.mask &= ~b.mask
+        a.score[~a.mask] = 0
+        return a
+    if isinstance(q, query.AndMaybe):
+        a, b = _eval(q.a, cols, searcher), _eval(q.b, cols, searcher)
+        a.score += np.where(a.mask, b.score, 0)
+        return a
+    if isinstance(q, query.Require):
+        a, b = _eval(q.a, cols, searcher), _eval(q.b, cols, searcher)
+        a.mask &= b.mask
+        a.score[~a.mask] = 0
+        return a
+    if isinstance(q, query.And):
+        parts = [_eval(c, cols, searcher) for c in q.subqueries]
+        if not parts:
+            return _empty(cols)
+        mask = parts[0].mask.copy()
+        score = parts[0].score.copy()
+        for p in parts[1:]:
+            mask &= p.mask
+            score += p.score
+        score[~mask] = 0
+        return Match(mask, score * q.boost)
+    if isinstance(q, (query.Or, query.DisjunctionMax)):
+        parts = [_eval(c, cols, searcher) for c in q.subqueries]
+        if not parts:
+            return _empty(cols)
+        mask = np.zeros(cols.n, dtype=bool)
+        score = np.zeros(cols.n, dtype=np.float32)
+        hits = np.zeros(cols.n, dtype=np.int16)
+        for p in parts:
+            mask |= p.mask
+            if isinstance(q, query.DisjunctionMax):
+                np.maximum(score, p.score, out=score)
+            else:
+                score += p.score
+            hits += p.mask
+        if getattr(q, "scale", None):
+            # Coordination, made strict: a document with more of the parts
+            # always ranks above one with fewer (BM25 scores stay far below
+            # the step), then by score among equals.
+            score += hits.astype(np.float32) * _COORD_STEP
+        return Match(mask, score * q.boost)
+    if isinstance(q, query.NumericRange) and q.fieldname == "date":
+        return _date_range(q, cols)
+    if isinstance(q, query.Phrase):
+        m = _by_whoosh(q, cols, searcher)
+        for word in q.words:
+            t = _term(q.fieldname, word, q.boost, cols, searcher)
+            m.score += np.where(m.mask, t.score, 0)
+        return m
+    return _by_whoosh(q, cols, searcher)
+
+
+def _date_range(q: query.NumericRange, cols: Columns) -> Match:
+    """A `date:` range straight from the day column (no postings needed).
+
+    Whoosh stores a date as microseconds since 0001-01-01, so a document
+    dated day `d` (an ordinal) holds (d - 1) × one day.
+    """
+    mask = cols.day >= 0
+    if q.start is not None:
+        lo = -(-int(q.start) // _US_PER_DAY) + 1  # ceiling: the first whole day in range
+        mask &= cols.day >= (lo + 1 if q.startexcl else lo)
+    if q.end is not None:
+        hi = int(q.end) // _US_PER_DAY + 1
+        mask &= cols.day <= (hi - 1 if q.endexcl else hi)
+    return Match(mask, np.zeros(cols.n, dtype=np.float32))

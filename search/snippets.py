@@ -1,0 +1,263 @@
+"""Snippets and marked text: the one place in Archivist that makes HTML.
+
+Article text is data, never markup: a title like `<img src=x onerror=...>`
+must reach the reader as those characters. So `render` escapes the text,
+wraps the matched character ranges in `<mark>`, and then runs the result
+through bleach allowing `<mark>` and nothing else, no attributes, as a
+second, independent guard. Its output is a `markupsafe.Markup`, the only
+type a template may print unescaped. Titles, snippets and the article page
+all go through `render`.
+
+Choosing what to show is plain text work: `passages` picks up to three
+sentence-bounded passages of about 200 characters around the best matches
+(the character ranges come from the index's stored term offsets, so a long
+article is never re-analyzed), `lead` gives an article's opening when only
+its title or tags matched, and `paragraphs` splits a whole body for the
+article page.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import bleach
+from markupsafe import Markup
+
+SNIPPET_SIZE = 200
+MAX_SNIPPETS = 3
+ELLIPSIS = "…"
+
+# A sentence ends at . ! ? (Latin or Arabic question mark) or an ellipsis,
+# possibly followed by closing quotes or brackets, then white space; a line
+# break ends one too.
+_SENTENCE_END = re.compile(r"[.!?؟…。][\"'”’»)\]]*\s+|\n+")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+# bleach.clean builds a Cleaner on every call; on the hot path one Cleaner
+# per thread (a Cleaner is not thread-safe) is made once and reused.
+_local = threading.local()
+
+
+def _cleaner() -> bleach.Cleaner:
+    c = getattr(_local, "cleaner", None)
+    if c is None:
+        c = _local.cleaner = bleach.Cleaner(tags={"mark"}, attributes={}, strip=True)
+    return c
+
+
+@dataclass
+class Piece:
+    """A stretch of plain text and the character ranges in it to mark."""
+
+    text: str
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+def render(pieces: Sequence[Piece]) -> list[Markup]:
+    """Escape each piece, mark its spans, sanitize: the HTML for readers.
+
+    Overlapping or out-of-range spans are tolerated (merged or clipped).
+    Sanitizing is a pure function of its input, so results are remembered
+    (a reader paging back and forth gets the same snippets for free) and the
+    rest are cleaned in one bleach call, which costs less than one per piece.
+    """
+    marked = [_mark(p) for p in pieces]
+    out: list[Markup | None] = [None] * len(marked)
+    todo = []
+    with _cache_lock:
+        for i, html in enumerate(marked):
+            hit = _cache.get(html)
+            if hit is not None:
+                out[i] = hit
+            else:
+                todo.append(i)
+    if todo:
+        cleaner = _cleaner()
+        cleaned = cleaner.clean(_SEPARATOR.join(marked[i] for i in todo)).split(_SEPARATOR)
+        if len(cleaned) != len(todo):  # cannot happen, but never guess: clean one by one
+            cleaned = [cleaner.clean(marked[i]) for i in todo]
+        with _cache_lock:
+            for i, html in zip(todo, cleaned, strict=True):
+                out[i] = _cache[marked[i]] = Markup(html)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return out
+
+
+# Joins the pieces of one bleach call; removed from article text beforehand.
+_SEPARATOR = "\ue000"
+_CACHE_SIZE = 8192
+_cache: OrderedDict[str, Markup] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _text(s: str) -> str:
+    # In text content only these three characters mean anything to HTML.
+    return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace(_SEPARATOR, "\ufffd"))
+
+
+def _mark(piece: Piece) -> str:
+    text = piece.text
+    parts = []
+    pos = 0
+    for start, end in _merge(piece.spans, len(text)):
+        parts.append(_text(text[pos:start]))
+        parts.append("<mark>" + _text(text[start:end]) + "</mark>")
+        pos = end
+    parts.append(_text(text[pos:]))
+    return "".join(parts)
+
+
+def _merge(spans, limit: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        start, end = max(0, start), min(limit, end)
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _sentence_start(text: str, pos: int, reach: int) -> int:
+    """Start of the sentence containing `pos`, looking back at most `reach`."""
+    lo = max(0, pos - reach)
+    start = lo
+    for m in _SENTENCE_END.finditer(text, lo, pos):
+        start = m.end()
+    return start
+
+
+def _sentence_end(text: str, pos: int, reach: int) -> int:
+    """End of the sentence containing `pos`, looking ahead at most `reach`."""
+    m = _SENTENCE_END.search(text, pos, min(len(text), pos + reach))
+    return m.start() + 1 if m and text[m.start()] not in "\n" else (
+        m.start() if m else min(len(text), pos + reach)
+    )
+
+
+def _word_boundary_left(text: str, pos: int) -> int:
+    if pos <= 0:
+        return 0
+    i = text.rfind(" ", max(0, pos - 20), pos)
+    return i + 1 if i >= 0 else pos
+
+
+def _word_boundary_right(text: str, pos: int) -> int:
+    if pos >= len(text):
+        return len(text)
+    i = text.find(" ", pos, pos + 20)
+    return i if i >= 0 else pos
+
+
+def _window(text: str, first: int, last: int, size: int) -> tuple[int, int]:
+    """A passage of about `size` characters around [first, last)."""
+    start = _sentence_start(text, first, size)
+    end = _sentence_end(text, max(last - 1, first), size)
+    if end - start > size * 1.3:
+        # One long sentence: cut a window around the match at word boundaries.
+        room = max(0, size - (last - first))
+        start = max(start, first - room // 3)
+        end = min(end, max(last, start + size))
+        start = _word_boundary_left(text, start)
+        end = _word_boundary_right(text, end)
+    else:
+        # Short sentences: add the following ones while they fit.
+        while end < len(text) and end - start < size * 0.8:
+            nxt = _sentence_end(text, min(len(text), end + 1), size)
+            if nxt - start > size * 1.1 or nxt <= end:
+                break
+            end = nxt
+    return start, end
+
+
+def _piece(text: str, start: int, end: int, spans) -> Piece:
+    body = text[start:end]
+    stripped_left = len(body) - len(body.lstrip())
+    body = body.strip()
+    start += stripped_left
+    local = [(s - start, e - start) for s, e in spans if s >= start and e <= start + len(body)]
+    prefix = ELLIPSIS + " " if start > 0 and text[start - 1] not in "\n" and not _after_sentence(
+        text, start) else ""
+    suffix = " " + ELLIPSIS if start + len(body) < len(text) and not _ends_sentence(body) else ""
+    shift = len(prefix)
+    return Piece(prefix + body + suffix, [(s + shift, e + shift) for s, e in local])
+
+
+def _after_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 3):start].rstrip()
+    return not before or before[-1] in ".!?؟…。\"'”’»)]"
+
+
+def _ends_sentence(body: str) -> bool:
+    return bool(body) and body[-1] in ".!?؟…。\"'”’»)]"
+
+
+def passages(text: str, spans: Sequence[tuple[int, int, int]], count: int = MAX_SNIPPETS,
+             size: int = SNIPPET_SIZE) -> list[Piece]:
+    """Up to `count` passages of `text` around the matches, best first.
+
+    `spans` are (start, end, term number) character ranges of matched
+    terms. A passage scores by how many different terms it holds, then how
+    many matches; passages never overlap.
+    """
+    if not text or not spans:
+        return []
+    spans = sorted(spans)[:400]
+    candidates = []
+    i = 0
+    while i < len(spans):
+        first = spans[i][0]
+        # Gather the matches that fit in one passage starting here.
+        j = i
+        while j + 1 < len(spans) and spans[j + 1][1] - first <= size * 0.8:
+            j += 1
+        group = spans[i:j + 1]
+        start, end = _window(text, first, group[-1][1], size)
+        inside = [s for s in spans if s[0] >= start and s[1] <= end]
+        score = (len({s[2] for s in inside}), len(inside), -start)
+        candidates.append((score, start, end, inside))
+        i = j + 1
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    chosen = []
+    for score, start, end, inside in candidates:
+        if any(start < e and s < end for _, s, e, _ in chosen):
+            continue
+        chosen.append((score, start, end, inside))
+        if len(chosen) == count:
+            break
+    return [_piece(text, s, e, [(a, b) for a, b, _ in inside]) for _, s, e, inside in chosen]
+
+
+def lead(text: str, size: int = SNIPPET_SIZE) -> Piece | None:
+    """The opening of `text` (about `size` characters, whole sentences)."""
+    if not text or not text.strip():
+        return None
+    offset = len(text) - len(text.lstrip())
+    start, end = _window(text, offset, offset, size)
+    return _piece(text, start, end, [])
+
+
+def paragraphs(text: str, spans: Sequence[tuple[int, int]]) -> list[Piece]:
+    """The paragraphs of `text` (split at blank lines), each with its spans."""
+    pieces = []
+    pos = 0
+    bounds = []
+    for m in _PARAGRAPH.finditer(text):
+        bounds.append((pos, m.start()))
+        pos = m.end()
+    bounds.append((pos, len(text)))
+    ordered = sorted(spans)
+    for start, end in bounds:
+        chunk = text[start:end]
+        if not chunk.strip():
+            continue
+        local = [(s - start, e - start) for s, e in ordered if s >= start and e <= end]
+        pieces.append(Piece(chunk, local))
+    return pieces

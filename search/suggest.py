@@ -1,0 +1,115 @@
+""""Did you mean ...": spelling suggestions from the archive's own words.
+
+A word of the query that the index does not know is replaced by the most
+frequent index term within a small edit distance. The index holds stems
+("deleg"), which no reader wants to be offered, so the suggestion shows the
+word as it is written in an article containing that term: the stored text
+at the term's stored character offsets.
+
+Suggestions are only made when a search finds few results; this module
+reads the index and never runs the search itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.analysis import normalize_word, terms
+
+#: Only words at least this long get corrected (short ones are too ambiguous).
+MIN_LENGTH = 3
+
+
+def suggest(text: str, words: list[str], searcher) -> str | None:
+    """`text` with unknown words replaced by known ones, or None if nothing changed."""
+    reader = searcher.reader()
+    replacements: dict[str, str] = {}
+    for word in words:
+        if len(word) < MIN_LENGTH or word in replacements or word.isdigit():
+            continue
+        analyzed = terms(word)
+        if len(analyzed) != 1:
+            continue  # a stop word, or a word the analyzer splits
+        term = analyzed[0]
+        if _frequency(reader, term) > 0:
+            continue
+        surface = _closest(searcher, word)
+        if surface is None:
+            continue
+        if word.islower():
+            surface = surface.lower()
+        if surface.casefold() != word.casefold():
+            replacements[word] = surface
+    if not replacements:
+        return None
+    out = text
+    for word, better in replacements.items():
+        out = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, out)
+    return out if out != text else None
+
+
+def _frequency(reader, term: str) -> int:
+    return sum(reader.doc_frequency(f, term) for f in ("title", "body"))
+
+
+def _closest(searcher, word: str) -> str | None:
+    """The archive's word closest to `word`, as written in an article.
+
+    The index holds stems, and a misspelled word's stem may be far from the
+    right one ("delegatoin" stays whole, "delegation" is "deleg"). So stems
+    near ever shorter starts of the word are tried, each turned back into
+    the word an article wrote, and the written word nearest `word` wins.
+    """
+    reader = searcher.reader()
+    folded = normalize_word(word)
+    best, best_key = None, None
+    for cut in range(len(folded), max(MIN_LENGTH, len(folded) - 4) - 1, -1):
+        start = folded[:cut]
+        try:
+            stems = list(reader.terms_within("body", start, 1 if cut <= 5 else 2, prefix=1))
+        except Exception:  # noqa: BLE001  a reader that cannot do this: no suggestion
+            return None
+        stems = sorted(stems, key=lambda t: -_frequency(reader, t))[:3]
+        for stem in stems:
+            surface = _surface(searcher, stem)
+            if not surface:
+                continue
+            dist = _distance(normalize_word(surface), folded)
+            if dist == 0 or dist > 2:
+                continue
+            key = (dist, -_frequency(reader, stem))
+            if best_key is None or key < best_key:
+                best, best_key = surface, key
+        if best is not None:
+            return best
+    return None
+
+
+def _surface(searcher, term: str) -> str | None:
+    """How `term` is written in the first article whose body contains it."""
+    for field in ("body", "title"):
+        try:
+            m = searcher.postings(field, term)
+            if not m.is_active():
+                continue
+            docnum = m.id()
+            chars = m.value_as("characters")
+        except Exception:  # noqa: BLE001  no such term, or no stored offsets
+            continue
+        stored = searcher.stored_fields(docnum).get(field) or ""
+        for _pos, start, end in chars[:1]:
+            word = stored[start:end]
+            if word:
+                return word
+    return None
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (the words are short; a plain table is enough)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]

@@ -1,0 +1,294 @@
+"""The engine on a real in-RAM index: query forms, fallbacks, facets, dates, Persian."""
+
+import datetime as dt
+import random
+import re
+from collections import Counter
+
+import pytest
+from whoosh.filedb.filestore import RamStorage
+
+from index.analysis import terms
+from index.article import Article
+from index.normalize import normalize_tags
+from index.schema import make_schema
+from index.writer import write_articles
+from search.engine import NOT_INDEXED, Engine
+from search.request import SearchRequest
+
+WORDS = ["oil", "wheat", "bank", "england", "election", "coffee", "frost", "brazil",
+         "market", "delegation", "negotiation", "harvest", "currency", "shipping"]
+TAGS = ["Energy", "Grain", "Top News", "Finance", "Politics", "Weather", "Trade"]
+
+
+def make_corpus() -> list[Article]:
+    rnd = random.Random(7)
+    arts = []
+    for i in range(120):
+        words = rnd.sample(WORDS, 4)
+        body = " ".join(
+            f"The {w} report number {i} was discussed at length by officials." for w in words
+        ) + f"\n\nA second paragraph mentions {words[0]} again."
+        date = None if i % 10 == 0 else dt.date(2021, 1, 1) + dt.timedelta(days=rnd.randrange(900))
+        arts.append(Article(
+            id=f"a{i}", source=f"/src/a{i}.txt", title=f"{words[0].title()} story {i}",
+            body=body, date=date, tags=normalize_tags(rnd.sample(TAGS, rnd.randrange(0, 4))),
+            kind="news", language="en",
+        ))
+    # Persian articles: Persian yeh/keheh in the text.
+    arts.append(Article(id="fa1", source="/src/fa1.txt", title="گزارش کتاب یکم",
+                        body="این کتاب در سال ۱۴۰۱ منتشر شد. کتاب درباره تاریخ است.",
+                        date=dt.date(2022, 5, 28), tags=normalize_tags(["کتاب"]), language="fa"))
+    arts.append(Article(id="fa2", source="/src/fa2.txt", title="خبر دیگر",
+                        body="هیچ ربطی به موضوع ندارد.", date=None, language="fa"))
+    # Two articles sharing one phrase, one with the words apart.
+    arts.append(Article(id="p1", source="/src/p1.txt", title="Rates",
+                        body="Interest rates rose sharply.", date=dt.date(2022, 5, 3)))
+    arts.append(Article(id="p2", source="/src/p2.txt", title="Rates again",
+                        body="Rates of interest were flat.", date=dt.date(2022, 5, 4)))
+    return arts
+
+
+CORPUS = make_corpus()
+
+
+@pytest.fixture(scope="module")
+def engine():
+    ix = RamStorage().create_index(make_schema())
+    write_articles(ix, CORPUS)
+    return Engine.from_index(ix)
+
+
+def matches(article: Article, word: str) -> bool:
+    t = terms(word)[0]
+    return (t in terms(article.title) or t in terms(article.body)
+            or word.lower() in {tag.key for tag in article.tags})
+
+
+def run(engine, **kw):
+    return engine.run(SearchRequest(**kw))
+
+
+def test_browse_lists_everything_newest_first(engine):
+    r = run(engine, per_page=100)
+    assert r.total == len(CORPUS)
+    dates = [h.date for h in r.hits if h.date]
+    assert dates == sorted(dates, reverse=True)
+    assert r.hits[-1].date is None or len(r.hits) == 100  # undated come last
+    assert r.pages == 2
+
+
+def test_plain_words_all_must_match(engine):
+    r = run(engine, q="oil wheat", per_page=100)
+    expected = {a.id for a in CORPUS if matches(a, "oil") and matches(a, "wheat")}
+    assert {h.id for h in r.hits} == expected and r.total == len(expected)
+    assert r.partial_match_note is None
+
+
+def test_phrase_or_not_title_and_tag_forms(engine):
+    assert {h.id for h in run(engine, q='"interest rates"').hits} == {"p1"}
+    assert {h.id for h in run(engine, q="interest rates").hits} == {"p1", "p2"}
+    either = run(engine, q="oil OR coffee", per_page=100).total
+    assert either == sum(1 for a in CORPUS if matches(a, "oil") or matches(a, "coffee"))
+    minus = run(engine, q="oil -coffee", per_page=100)
+    assert minus.total == sum(1 for a in CORPUS if matches(a, "oil") and not matches(a, "coffee"))
+    assert run(engine, q="oil NOT coffee").total == minus.total
+    titled = run(engine, q="title:oil", per_page=100)
+    assert titled.total == sum(1 for a in CORPUS if "oil" in terms(a.title))
+    tagged = run(engine, q='tag:"top news"', per_page=100)
+    assert tagged.total == sum(1 for a in CORPUS if any(t.key == "top news" for t in a.tags))
+
+
+def test_prefix_fuzzy_and_date_forms(engine):
+    prefixed = run(engine, q="negotiat*", per_page=100)
+    assert prefixed.total == sum(1 for a in CORPUS if "negotiation" in a.body)
+    fuzzy = run(engine, q="harvist~", per_page=100)
+    assert fuzzy.total == sum(1 for a in CORPUS if "harvest" in a.body)
+    in2022 = run(engine, q="date:2022", per_page=100)
+    assert in2022.total == sum(1 for a in CORPUS if a.date and a.date.year == 2022)
+    ranged = run(engine, q="date:[2021 to 2021-06]", per_page=100)
+    assert ranged.total == sum(1 for a in CORPUS
+                               if a.date and dt.date(2021, 1, 1) <= a.date <= dt.date(2021, 6, 30))
+
+
+def test_stemming_applies_to_queries(engine):
+    assert run(engine, q="reports").total == run(engine, q="report").total > 0
+
+
+@pytest.mark.parametrize("q", ['"oil wheat', "oil (wheat", "OR", "title:", "oil AND",
+                               "!" * 2000, "[2021 to", "title: oil"])
+def test_unreadable_queries_still_search_as_words(engine, q):
+    r = run(engine, q=q[:500])
+    assert r.messages, "the reader is told what happened"
+    words = [w for w in re.findall(r"\w+", q) if w not in ("AND", "OR", "NOT")]
+    assert r.searched_for.split() == words
+    if "oil" in words:
+        assert r.total > 0
+    if not words:
+        assert r.total == len(CORPUS)
+
+
+def test_most_words_fallback_is_ranked_and_announced(engine):
+    r = run(engine, q="oil wheat zanzibar", per_page=100)
+    assert r.total > 0
+    assert r.partial_match_note and "zanzibar" in r.partial_match_note
+    both = {a.id for a in CORPUS if matches(a, "oil") and matches(a, "wheat")}
+    n = len(both)
+    assert {h.id for h in r.hits[:n]} == both  # two words outrank one
+
+
+def test_tag_facet_counts_match_brute_force(engine):
+    for kw in ({}, {"q": "oil"}, {"tags": ("energy",)}, {"q": "market", "not_tags": ("grain",)}):
+        r = run(engine, per_page=100, **kw)
+        ids = {h.id for h in r.hits} if r.total <= 100 else None
+        chosen = [a for a in CORPUS if ids is None or a.id in ids]
+        if ids is None:
+            chosen = CORPUS
+        expected = Counter(t.key for a in chosen for t in a.tags)
+        got = {v.value: v.count for v in r.tag_facet.values}
+        assert got == {k: c for k, c in expected.items()}
+        assert r.tag_facet.total_distinct == len(expected)
+
+
+def test_tag_count_is_the_total_after_adding_it(engine):
+    base = SearchRequest(q="oil")
+    r = engine.run(base)
+    for v in r.tag_facet.values:
+        assert engine.run(base.with_tag(v.value)).total == v.count
+    selected = engine.run(base.with_tag("energy"))
+    energy = [v for v in selected.tag_facet.values if v.value == "energy"]
+    assert energy and energy[0].selected and energy[0].count == selected.total
+
+
+def test_selected_tag_always_shows(engine):
+    r = run(engine, tags=("weather",), q="oil")
+    assert any(v.value == "weather" and v.selected for v in r.tag_facet.values)
+    unknown = run(engine, tags=("no such tag",))
+    assert unknown.total == 0
+    assert unknown.tag_facet.values[0].value == "no such tag"
+
+
+def test_labels_keep_the_source_spelling(engine):
+    r = run(engine, tags=("top news",))
+    assert [v.label for v in r.tag_facet.values if v.value == "top news"] == ["Top News"]
+    assert all(any(t.label == "Top News" for t in h.tags) for h in r.hits)
+
+
+def test_year_month_and_day_histograms(engine):
+    years = run(engine).date_facet
+    assert years.level == "year"
+    assert {b.value: b.count for b in years.buckets} == Counter(
+        str(a.date.year) for a in CORPUS if a.date)
+    assert years.undated == sum(1 for a in CORPUS if a.date is None)
+
+    months = run(engine, date_from="2022", date_to="2022").date_facet
+    assert months.level == "month" and len(months.buckets) == 12
+    assert {b.value: b.count for b in months.buckets if b.count} == Counter(
+        f"{a.date:%Y-%m}" for a in CORPUS if a.date and a.date.year == 2022)
+
+    days = run(engine, date_from="2022-05", date_to="2022-05").date_facet
+    assert days.level == "day" and len(days.buckets) == 31
+    assert {b.value: b.count for b in days.buckets if b.count} == Counter(
+        a.date.isoformat() for a in CORPUS if a.date and (a.date.year, a.date.month) == (2022, 5))
+    # Following a bucket gives exactly its count.
+    for b in months.buckets:
+        req = SearchRequest().with_dates(b.value, b.value)
+        assert engine.run(req).total == b.count
+
+
+def test_undated_include_only_exclude(engine):
+    undated = sum(1 for a in CORPUS if a.date is None)
+    assert run(engine, undated="only").total == undated
+    assert run(engine, undated="exclude").total == len(CORPUS) - undated
+    assert run(engine, undated="include").total == len(CORPUS)
+    assert run(engine, date_from="2021").total == len(CORPUS) - undated
+
+
+def test_sorts(engine):
+    newest = [h.date for h in run(engine, q="oil", sort="newest", per_page=100).hits]
+    oldest = [h.date for h in run(engine, q="oil", sort="oldest", per_page=100).hits]
+    dated_new = [d for d in newest if d]
+    assert dated_new == sorted(dated_new, reverse=True)
+    assert [d for d in oldest if d] == sorted(dated_new)
+    scores = [h.score for h in run(engine, q="oil", per_page=100).hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_persian_keyboard_variants_and_digits(engine):
+    assert {h.id for h in run(engine, q="كتاب").hits} == {"fa1"}  # Arabic kaf
+    assert {h.id for h in run(engine, q="يكم").hits} == {"fa1"}  # Arabic yeh and kaf
+    assert {h.id for h in run(engine, q="1401").hits} == {"fa1"}  # Persian digits indexed
+    assert {h.id for h in run(engine, q="۱۴۰۱").hits} == {"fa1"}
+    assert run(engine, tags=("كتاب",)).total == 1  # a tag typed with an Arabic kaf
+    assert run(engine, date_from="1401/03/07", date_to="1401/03/07").total == 1
+
+
+def test_snippets_mark_matches_and_fall_back_to_the_lead(engine):
+    r = run(engine, q="delegation")
+    assert r.hits and all("<mark>" in str(s) for h in r.hits for s in h.snippets[:1])
+    assert all(len(h.snippets) <= 3 for h in r.hits)
+    only_title = run(engine, q="title:rates").hits
+    p1 = next(h for h in only_title if h.id == "p1")
+    assert "<mark>Rates</mark>" in str(p1.title_html)
+    assert p1.snippets and "Interest rates rose" in str(p1.snippets[0])
+
+
+def test_spelling_suggestion(engine):
+    r = run(engine, q="delegatoin")
+    assert r.total == 0
+    assert r.suggestion == "delegation"
+
+
+def test_get_more_like_tag_values_and_stats(engine):
+    view = engine.get("p1", q="interest")
+    assert view.title == "Rates" and "<mark>Interest</mark>" in str(view.paragraphs[0])
+    assert engine.get("nope") is None
+    assert len(engine.get("a1").paragraphs) == 2
+    related = engine.more_like("p1", n=3)
+    assert related and related[0].id == "p2"
+    values = engine.tag_values("to", 5)
+    assert [v.value for v in values] == ["top news"]
+    assert values[0].count == sum(1 for a in CORPUS if any(t.key == "top news" for t in a.tags))
+    assert [v.value for v in engine.tag_values("news")] == ["top news"]  # a word of the tag
+    stats = engine.stats()
+    assert stats["articles"] == len(CORPUS)
+    assert stats["distinct_tags"] == len(TAGS) + 1
+
+
+def test_json_contract_shape(engine):
+    j = run(engine, q="oil").to_json()
+    assert set(j) >= {"q", "searched_for", "total", "page", "pages", "took_ms", "hits",
+                      "facets", "suggestion"}
+    hit = j["hits"][0]
+    assert set(hit) >= {"id", "title", "title_html", "date", "tags", "kind", "source",
+                        "snippets"}
+    assert all(isinstance(t, str) for t in hit["tags"])
+    assert set(j["facets"]) >= {"tags", "tags_total", "dates"}
+    assert set(j["facets"]["dates"]) >= {"level", "buckets", "undated"}
+
+
+def test_missing_or_empty_index_is_not_an_error(tmp_path):
+    for e in (Engine(tmp_path / "nothing"),
+              Engine.from_index(RamStorage().create_index(make_schema()))):
+        r = e.run(SearchRequest(q="oil"))
+        assert r.total == 0 and NOT_INDEXED in r.messages
+        assert e.get("x") is None and e.more_like("x") == [] and e.tag_values("a", 5) == []
+        assert e.stats()["articles"] == 0
+
+
+def test_engine_sees_new_commits(tmp_path):
+    from index.store import make_current, new_generation
+
+    gen, ix = new_generation(tmp_path)
+    write_articles(ix, CORPUS[:5])
+    make_current(tmp_path, gen)
+    e = Engine(tmp_path)
+    assert e.run(SearchRequest()).total == 5
+    write_articles(ix, CORPUS[5:8])
+    e._next_check = 0  # skip the half-second wait
+    assert e.run(SearchRequest()).total == 8
+    gen2, ix2 = new_generation(tmp_path)
+    write_articles(ix2, CORPUS[:2])
+    make_current(tmp_path, gen2)
+    e._next_check = 0
+    assert e.run(SearchRequest()).total == 2
