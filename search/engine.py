@@ -87,6 +87,23 @@ class Engine:
         """An engine over an already open Whoosh index (an in-RAM test index)."""
         return cls(None, _ix=ix)
 
+    def close(self) -> None:
+        """Close the searchers this engine holds (the calling thread's included).
+
+        A long-lived server never needs this; one-shot users (the CLI) call it
+        so no file stays open longer than the command.
+        """
+        with self._lock:
+            mine = getattr(self._local, "searcher", None)
+            if mine is not None:
+                _close(mine[1])
+                self._local.searcher = None
+            for gen in [*self._retired, self._gen]:
+                if gen is not None:
+                    _close(gen.searcher)
+            self._retired.clear()
+            self._gen = None
+
     # -- keeping the index open ----------------------------------------------
 
     def _probe(self) -> tuple[tuple, FileIndex] | None:

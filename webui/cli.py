@@ -212,7 +212,7 @@ def _print_results(results) -> None:
         click.echo(f"   {date}" + (f" | {hit.kind}" if hit.kind else "") +
                    (f" | {tags}" if tags else ""))
         for snippet in hit.snippets:
-            click.echo("   … " + snippet.striptags())
+            click.echo("   " + snippet.striptags())
     if results.suggestion:
         click.echo(f"\nDid you mean: {results.suggestion}")
 
