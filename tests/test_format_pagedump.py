@@ -433,3 +433,17 @@ def test_dump_shaped_text_yields_one_article_or_error(lines: list[str]) -> None:
     if isinstance(result, Article):
         assert result.title and result.body
         assert result.body == result.body.strip()
+
+
+def test_persian_comment_form_and_lists_are_chrome():
+    text = (
+        "بحران آب در دشت‌ها\n\n۱۴۰۱/۰۳/۰۷ | آب، کشاورزی\n\n"
+        "دیدبان سیاست – تحلیل: کم‌آبی دشت‌های مرکزی را تهدید می‌کند و کشاورزی باید تغییر کند.\n\n"
+        "۰ دیدگاه\n\nارسال دیدگاه\n\n"
+        "نشانی ایمیل شما منتشر نخواهد شد. بخش‌های موردنیاز علامت‌گذاری شده‌اند *\n\n"
+        "آخرین مطالب\n\nعنوان دیگر\n\nمتن معرفی یک مقاله دیگر درباره انتخابات.\n\n"
+        "در حال بارگذاری\n"
+    )
+    (article,) = list(pagedump.read(SourceText("/tmp/fa-chrome.txt", text)))
+    assert article.body.endswith("کشاورزی باید تغییر کند.")
+    assert "دیدگاه" not in article.body and "انتخابات" not in article.body

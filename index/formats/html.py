@@ -143,6 +143,10 @@ def _read(source: SourceText) -> Article | ReadError:
         labels.extend(split_tags(restore(str(raw))))
 
     kind = restore(_first_text(*metas.get("article:section", ()))) or None
+    if kind:
+        # trafilatura reports the section among its categories; it is the
+        # article's kind, and as a tag it would only repeat the kind facet.
+        labels = [label for label in labels if label.strip().casefold() != kind.casefold()]
 
     return Article(
         id=stable_id(source.path),

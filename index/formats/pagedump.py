@@ -76,6 +76,11 @@ _CHROME_MARKERS: tuple[re.Pattern[str], ...] = tuple(
         r"read\s+(more|also|next)(\s*:.*|\s*[.…»›>]*)",
         r"(últimas|ultimas)\s+(publicaciones|noticias|entradas)",
         r"(artículos|articulos|entradas|noticias)\s+relacionad[oa]s",
+        r"[\d۰-۹]+\s+(دیدگاه|نظر)",
+        r"(ارسال|ثبت|افزودن)\s+(دیدگاه|نظر)",
+        r"(دیدگاه\u200c?ها|نظرات)\s*:?",
+        r"نشانی\s+ایمیل\s+شما\s+منتشر\s+نخواهد\s+شد.*",
+        r"در\s+حال\s+بارگذاری(\.{0,3}|…)",
         r"(مطالب|اخبار)\s+(مرتبط|مشابه)",
         r"(آخرین|جدیدترین)\s+(مطالب|اخبار)",
         # Widgets and sharing bars.
