@@ -1,0 +1,64 @@
+"""The app's one search engine: opened on first use, shared by every request.
+
+A Flask app serves many requests on many threads (waitress runs eight by
+default). Opening the index is the slow part of a search, so each app holds
+a single `search.engine.Engine`, created the first time a request needs it
+and never at import or app-creation time (a test can build an app for an
+index that does not exist yet). The engine itself notices a re-indexed
+archive and reopens it, so a long-running server never needs a restart.
+
+This module only holds the engine; it never runs a search itself.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+
+from search.engine import Engine
+
+_KEY = "archivist.engine"
+
+
+class _Holder:
+    """The lazily created engine of one app, guarded against a creation race."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.engine: Engine | None = None
+
+    def get(self, index_dir: str) -> Engine:
+        # Double-checked: after the first request, readers never take the lock.
+        engine = self.engine
+        if engine is None:
+            with self.lock:
+                if self.engine is None:
+                    self.engine = Engine(index_dir)
+                engine = self.engine
+        return engine
+
+    def close(self) -> None:
+        with self.lock:
+            close = getattr(self.engine, "close", None)
+            if close is not None:
+                close()
+            self.engine = None
+
+
+def init_app(app: Flask) -> None:
+    """Give `app` its (not yet opened) engine slot."""
+    app.extensions[_KEY] = _Holder()
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    """The engine of `app` (default: the current app), opening it if needed."""
+    app = app or current_app
+    return app.extensions[_KEY].get(app.config["INDEX_DIR"])
+
+
+def close_engine(app: Flask) -> None:
+    """Close `app`'s engine, if it was ever opened (tests and shutdown)."""
+    holder = app.extensions.get(_KEY)
+    if holder is not None:
+        holder.close()

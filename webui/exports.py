@@ -1,0 +1,151 @@
+"""Whole result sets to take away: an Atom feed, CSV and JSON files.
+
+A feed lets a reader follow a tag or a query in a feed reader: it is any
+search, newest first. The exports hold up to `EXPORT_LIMIT` results (a
+setting), fetched page by page through the engine like any reader would.
+
+Documents are built with the standard library's serializers, which escape
+every value; nothing here writes markup by hand. A CSV cell that a
+spreadsheet would run as a formula is defused.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from xml.etree import ElementTree as ET
+
+from flask import Blueprint, Response, current_app, url_for
+
+from search.request import MAX_PER_PAGE, SearchRequest
+from search.results import Hit
+from webui.backend import get_engine
+from webui.limits import search_request
+from webui.links import article_url, search_url
+
+bp = Blueprint("exports", __name__)
+
+ATOM = "http://www.w3.org/2005/Atom"
+#: Entries in a feed: a feed reader wants the latest, not the archive.
+FEED_ENTRIES = 50
+CSV_COLUMNS = ("id", "title", "date", "kind", "tags", "url", "source")
+
+
+def _hits(req: SearchRequest, limit: int) -> tuple[int, Iterator[Hit]]:
+    """The total and up to `limit` hits of `req`, across as many pages as needed."""
+    engine = get_engine()
+    size = min(MAX_PER_PAGE, current_app.config["MAX_PER_PAGE"], max(limit, 1))
+    first = engine.run(dataclasses.replace(req, page=1, per_page=size))
+
+    def generate() -> Iterator[Hit]:
+        sent = 0
+        results, page = first, 1
+        while True:
+            for hit in results.hits:
+                if sent >= limit:
+                    return
+                yield hit
+                sent += 1
+            if page >= results.pages or not results.hits:
+                return
+            page += 1
+            results = engine.run(dataclasses.replace(req, page=page, per_page=size))
+
+    return first.total, generate()
+
+
+def _filename(ext: str) -> str:
+    return f"archivist-search-{dt.date.today().isoformat()}.{ext}"
+
+
+@bp.get("/feed.atom")
+def feed():
+    """An Atom feed of the search, newest first."""
+    req, _ = search_request()
+    req = req.with_sort("newest")
+    _, hits = _hits(req, FEED_ENTRIES)
+    ET.register_namespace("", ATOM)
+    root = ET.Element(f"{{{ATOM}}}feed")
+    title = f"Archivist: {req.q}" if req.q else "Archivist: newest articles"
+    if req.tags:
+        title += " (tagged " + ", ".join(req.tags) + ")"
+    page_url = _external(search_url(req))
+    ET.SubElement(root, f"{{{ATOM}}}title").text = title
+    ET.SubElement(root, f"{{{ATOM}}}id").text = page_url
+    ET.SubElement(root, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=page_url)
+    author = ET.SubElement(root, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = "Archivist"
+    updated = ET.SubElement(root, f"{{{ATOM}}}updated")
+    newest = None
+    for hit in hits:
+        entry = ET.SubElement(root, f"{{{ATOM}}}entry")
+        link = _external(article_url(hit.id))
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = hit.title or "(untitled)"
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = link
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=link)
+        stamp = _stamp(hit.date)
+        newest = max(newest or stamp, stamp)
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = stamp
+        for tag in hit.tags:
+            ET.SubElement(entry, f"{{{ATOM}}}category", term=tag.key, label=tag.label)
+        if hit.snippets:
+            # Sanitized snippet markup, carried as escaped text of type "html".
+            summary = ET.SubElement(entry, f"{{{ATOM}}}summary", type="html")
+            summary.text = " … ".join(str(s) for s in hit.snippets)
+    updated.text = newest or _stamp(None)
+    body = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _external(path: str) -> str:
+    return url_for("pages.search", _external=True).rstrip("/") + path
+
+
+def _stamp(date: dt.date | None) -> str:
+    # Undated articles still need an Atom timestamp; the epoch sorts them last.
+    d = date or dt.date(1970, 1, 1)
+    return f"{d.isoformat()}T00:00:00Z"
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet runs cells starting with these as formulas.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.get("/export.csv", endpoint="csv")
+def csv_export():
+    """The result set as CSV, one article a row."""
+    req, _ = search_request()
+    _, hits = _hits(req, current_app.config["EXPORT_LIMIT"])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for hit in hits:
+        writer.writerow([_cell(v) for v in (
+            hit.id, hit.title, hit.date.isoformat() if hit.date else "", hit.kind or "",
+            "; ".join(t.label for t in hit.tags), hit.url or "", hit.source,
+        )])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{_filename("csv")}"',
+    })
+
+
+@bp.get("/export.json", endpoint="json")
+def json_export():
+    """The result set as one JSON document."""
+    req, messages = search_request()
+    limit = current_app.config["EXPORT_LIMIT"]
+    total, hits = _hits(req, limit)
+    items = [h.to_json() for h in hits]
+    document = {
+        "request": req.to_query_string(), "total": total, "exported": len(items),
+        "limit": limit, "messages": messages, "hits": items,
+    }
+    return Response(json.dumps(document, ensure_ascii=False, indent=1),
+                    mimetype="application/json", headers={
+                        "Content-Disposition": f'attachment; filename="{_filename("json")}"',
+                    })

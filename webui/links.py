@@ -1,0 +1,52 @@
+"""URLs for reader states: the one place a `SearchRequest` becomes a link.
+
+Every link on a results page is "this search, changed a little": the
+presenters compute the changed request and ask here for its URL. Each URL
+is the request's canonical query string on the route that shows it, so the
+same state always has the same address (bookmarks, caches and Back agree).
+
+Must run inside a Flask request or app context (it uses `url_for`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import url_for
+
+from search.request import DEFAULT_PER_PAGE, SearchRequest
+
+
+def _with_query(base: str, request: SearchRequest | None) -> str:
+    qs = request.to_query_string() if request is not None else ""
+    return f"{base}?{qs}" if qs else base
+
+
+def search_url(request: SearchRequest) -> str:
+    """The search page showing `request`."""
+    return _with_query(url_for("pages.search"), request)
+
+
+def article_url(article_id: str, request: SearchRequest | None = None) -> str:
+    """An article's page; `request` is the search it was reached from.
+
+    Carrying the search along lets the article page highlight its terms and
+    link back to exactly the same results, with no session on the server.
+    """
+    return _with_query(url_for("pages.article", article_id=article_id), request)
+
+
+def tag_finder_action() -> str:
+    """Where the tag finder form goes (its fields carry the search)."""
+    return url_for("pages.tags")
+
+
+def export_url(endpoint: str, request: SearchRequest) -> str:
+    """A feed or export of the whole result set (page and page size dropped)."""
+    whole = dataclasses.replace(request, page=1, per_page=DEFAULT_PER_PAGE)
+    return _with_query(url_for(endpoint), whole)
+
+
+def api_search_url(request: SearchRequest) -> str:
+    """The JSON API answer for `request`."""
+    return _with_query(url_for("api.search"), request)

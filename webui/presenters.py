@@ -1,0 +1,516 @@
+"""Search results → what the search page prints, with every link ready.
+
+A template must never decide what a click does. For each thing a reader can
+click (a tag to add or drop, a chip to remove, a page number, a sort order, a
+bar of the date chart) the presenter computes the changed `SearchRequest`
+and its URL, and hands the template plain values: labels, counts, flags and
+finished URLs. The only markup passed through is the sanitized
+`markupsafe.Markup` of `search.snippets` (highlighted titles and snippets).
+
+Nothing here runs a search except through the `count` callback the zero
+results advice is given; nothing here builds HTML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from search.request import SearchRequest
+from search.results import ArticleView, Hit, HitTag, SearchResults
+from webui import histogram
+from webui.links import (
+    api_search_url,
+    article_url,
+    export_url,
+    search_url,
+    tag_finder_action,
+)
+
+#: How many page numbers are shown either side of the current one.
+PAGE_WINDOW = 2
+#: At most this many "without this filter" searches are run for the advice.
+MAX_RELAXATIONS = 6
+
+SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
+
+#: Query syntax a reader can use, shown when nothing matched (see `search.query`).
+HINTS = [
+    ('"exact phrase"', "finds the words next to each other"),
+    ("oil OR gas", "either word"),
+    ("-word", "leave out articles with a word (also NOT word)"),
+    ("econom*", "any word starting with econom"),
+    ("title:budget", "only in titles (tag:name for tags)"),
+    ("date:2022", "a year, month or day (date:[2021 to 2022-06] for a range)"),
+]
+
+
+# -- small values ---------------------------------------------------------------
+
+
+@dataclass
+class Link:
+    """A labelled URL; `current` marks the one showing now (sort, page)."""
+
+    label: str
+    url: str
+    current: bool = False
+    description: str = ""
+
+
+@dataclass
+class TagOption:
+    """One row of the tag facet: add/drop it, or exclude it."""
+
+    key: str
+    label: str
+    count: int
+    selected: bool
+    toggle_url: str
+    toggle_description: str
+    exclude_url: str | None
+    exclude_description: str
+    focus_key: str
+
+
+@dataclass
+class Chip:
+    """One applied filter in the filters bar, with the URL that removes it."""
+
+    kind: str
+    label: str
+    remove_url: str
+    remove_description: str
+    focus_key: str
+
+
+@dataclass
+class HitView:
+    """One result as printed."""
+
+    id: str
+    url: str
+    title: str
+    title_html: Markup
+    date_iso: str | None
+    date_text: str | None
+    kind: str | None
+    tags: list[Link]
+    snippets: list[Markup]
+
+
+@dataclass
+class PageLink:
+    """A pagination item: a page number, or a gap (`url` None, label "…")."""
+
+    label: str
+    url: str | None
+    current: bool = False
+    description: str = ""
+
+
+@dataclass
+class Pagination:
+    previous_url: str | None = None
+    next_url: str | None = None
+    items: list[PageLink] = field(default_factory=list)
+
+
+@dataclass
+class Relaxation:
+    """A zero-results suggestion: drop one filter and get `count` results."""
+
+    label: str
+    count: int
+    url: str
+
+    @property
+    def count_text(self) -> str:
+        return plural(self.count, "article")
+
+
+@dataclass
+class DateControls:
+    """The date facet: chart, typed range, quick ranges and undated articles."""
+
+    chart: histogram.Histogram
+    date_from: str
+    date_to: str
+    quick: list[Link]
+    all_dates_url: str | None
+    undated_count: int
+    undated_link: Link | None
+
+
+@dataclass
+class SearchPage:
+    """Everything the search page and its partials print."""
+
+    q: str
+    searched_for: str | None
+    is_browse: bool
+    total: int
+    status: str
+    heading: str
+    messages: list[str]
+    note: str | None
+    hits: list[HitView]
+    chips: list[Chip]
+    clear_url: str | None
+    hidden_fields: list[tuple[str, str]]
+    tags: list[TagOption]
+    more_tags: bool
+    tag_finder_action: str
+    finder_fields: list[tuple[str, str]]
+    dates: DateControls
+    sorts: list[Link]
+    pagination: Pagination
+    suggestion: Link | None
+    relaxations: list[Relaxation]
+    hints: list[tuple[str, str]]
+    past_end: Link | None
+    feed_url: str
+    csv_url: str
+    json_url: str
+    api_url: str
+    title: str
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """`1 article`, `2 articles`, `1,234 articles`."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def date_text(d: dt.date | None) -> str | None:
+    """A date as readers write it: `28 May 2022`."""
+    return f"{d.day} {d:%B %Y}" if d else None
+
+
+def _tag_links(tags: list[HitTag], request: SearchRequest) -> list[Link]:
+    # A tag on a hit adds that tag to the current search (a no-op if already there).
+    return [
+        Link(label=t.label, url=search_url(request.with_tag(t.key)),
+             current=t.key in request.tags,
+             description=f"Show only articles tagged {t.label}")
+        for t in tags
+    ]
+
+
+def hit_view(hit: Hit, request: SearchRequest) -> HitView:
+    """One result with its article link (carrying the search) and tag links."""
+    return HitView(
+        id=hit.id,
+        url=article_url(hit.id, request),
+        title=hit.title,
+        title_html=hit.title_html,
+        date_iso=hit.date.isoformat() if hit.date else None,
+        date_text=date_text(hit.date),
+        kind=hit.kind,
+        tags=_tag_links(hit.tags, request),
+        snippets=list(hit.snippets[:3]),
+    )
+
+
+def _chips(request: SearchRequest, labels: dict[str, str]) -> list[Chip]:
+    chips = []
+    for key in request.tags:
+        label = labels.get(key, key)
+        chips.append(Chip("tag", f"Tag: {label}", search_url(request.without_tag(key)),
+                          f"Remove the filter tag {label}", f"chip-tag-{key}"))
+    for key in request.not_tags:
+        label = labels.get(key, key)
+        chips.append(Chip("not_tag", f"Not: {label}",
+                          search_url(request.without_not_tag(key)),
+                          f"Stop excluding tag {label}", f"chip-not-{key}"))
+    if request.date_from or request.date_to:
+        chips.append(Chip("dates", _range_text(request), search_url(request.without_dates()),
+                          "Remove the date filter", "chip-dates"))
+    if request.undated == "only":
+        chips.append(Chip("undated", "Undated only", search_url(request.with_undated("include")),
+                          "Show dated articles too", "chip-undated"))
+    elif request.undated == "exclude":
+        chips.append(Chip("undated", "Dated only", search_url(request.with_undated("include")),
+                          "Show undated articles too", "chip-undated"))
+    return chips
+
+
+def _range_text(request: SearchRequest) -> str:
+    a, b = request.date_from, request.date_to
+    if a and b:
+        return f"Date: {a}" if a == b else f"Date: {a} to {b}"
+    return f"Date: from {a}" if a else f"Date: up to {b}"
+
+
+def _tag_options(results: SearchResults, request: SearchRequest) -> list[TagOption]:
+    options = []
+    selected_keys = set(request.tags)
+    seen = set()
+    for v in results.tag_facet.values:
+        seen.add(v.value)
+        selected = v.selected or v.value in selected_keys
+        options.append(_tag_option(v.value, v.label, v.count, selected, request))
+    # A required tag always shows (checked), even when it is not among the top tags.
+    for key in request.tags:
+        if key not in seen:
+            options.insert(0, _tag_option(key, key, results.total, True, request))
+    return options
+
+
+def _tag_option(key: str, label: str, count: int, selected: bool,
+                request: SearchRequest) -> TagOption:
+    if selected:
+        toggle = request.without_tag(key)
+        toggle_description = f"Remove the filter tag {label}"
+    else:
+        toggle = request.with_tag(key)
+        toggle_description = f"Show only articles tagged {label} ({plural(count, 'article')})"
+    return TagOption(
+        key=key, label=label, count=count, selected=selected,
+        toggle_url=search_url(toggle), toggle_description=toggle_description,
+        exclude_url=None if selected else search_url(request.with_not_tag(key)),
+        exclude_description=f"Leave out articles tagged {label}",
+        focus_key=f"tag-{key}",
+    )
+
+
+def tag_options_for(values, request: SearchRequest) -> list[TagOption]:
+    """Tag finder matches as facet rows (for the tag lookup page)."""
+    return [
+        _tag_option(v.value, v.label, v.count, v.value in request.tags, request)
+        for v in values
+    ]
+
+
+def _sorts(request: SearchRequest) -> list[Link]:
+    # Without search text there is nothing to rank by relevance.
+    names = ("newest", "oldest") if request.is_browse else ("relevance", "newest", "oldest")
+    current = request.sort
+    if request.is_browse and current == "relevance":
+        current = "newest"
+    return [
+        Link(label=SORT_LABELS[name], url=search_url(request.with_sort(name)),
+             current=name == current, description=f"Sort by {SORT_LABELS[name].lower()}")
+        for name in names
+    ]
+
+
+def pagination(results: SearchResults, request: SearchRequest, max_page: int) -> Pagination:
+    """Previous/next and numbered pages around the current one, with gaps."""
+    last = min(results.pages, max_page)
+    page = results.page
+    if last <= 1:
+        return Pagination()
+    shown = {1, last} | set(range(max(1, page - PAGE_WINDOW), min(last, page + PAGE_WINDOW) + 1))
+    items: list[PageLink] = []
+    previous = 0
+    for n in sorted(shown):
+        if n - previous > 1:
+            items.append(PageLink(label="…", url=None))
+        items.append(PageLink(label=str(n), url=search_url(request.with_page(n)),
+                              current=n == page, description=f"Page {n}"))
+        previous = n
+    return Pagination(
+        previous_url=search_url(request.with_page(page - 1)) if page > 1 else None,
+        next_url=search_url(request.with_page(page + 1)) if page < last else None,
+        items=items,
+    )
+
+
+def _quick_ranges(request: SearchRequest, today: dt.date) -> list[Link]:
+    start_month = (today.year * 12 + today.month - 1) - 11
+    first = f"{start_month // 12:04d}-{start_month % 12 + 1:02d}"
+    last = f"{today.year:04d}-{today.month:02d}"
+    year = f"{today.year:04d}"
+    ranges = [("Last 12 months", first, last), ("This year", year, year)]
+    return [
+        Link(label=label, url=search_url(request.with_dates(a, b)),
+             current=request.date_from == a and request.date_to == b,
+             description=f"Only articles dated {a} to {b}")
+        for label, a, b in ranges
+    ]
+
+
+def _dates(results: SearchResults, request: SearchRequest, today: dt.date) -> DateControls:
+    facet = results.date_facet
+    has_range = bool(request.date_from or request.date_to)
+    undated_link = None
+    if facet.undated and request.undated != "only":
+        undated_link = Link(label="Undated only", url=search_url(request.with_undated("only")),
+                            description=f"Show only the {plural(facet.undated, 'undated article')}")
+    return DateControls(
+        chart=histogram.build(facet, request),
+        date_from=request.date_from,
+        date_to=request.date_to,
+        quick=_quick_ranges(request, today),
+        all_dates_url=search_url(request.without_dates()) if has_range else None,
+        undated_count=facet.undated,
+        undated_link=undated_link,
+    )
+
+
+def _hidden_fields(request: SearchRequest) -> list[tuple[str, str]]:
+    # The filters travel with the search form, so typing never drops them; the
+    # text, dates (their own inputs) and page (new text starts at 1) do not.
+    return [(k, v) for k, v in request.to_params() if k not in ("q", "from", "to", "page")]
+
+
+def _relaxations(request: SearchRequest, labels: dict[str, str],
+                 count: Callable[[SearchRequest], int]) -> list[Relaxation]:
+    candidates: list[tuple[str, SearchRequest]] = []
+    for key in request.tags:
+        candidates.append((f"without the tag {labels.get(key, key)}", request.without_tag(key)))
+    for key in request.not_tags:
+        candidates.append((f"including the tag {labels.get(key, key)}",
+                           request.without_not_tag(key)))
+    if request.date_from or request.date_to:
+        candidates.append(("without the date filter", request.without_dates()))
+    if request.undated != "include":
+        candidates.append(("with dated and undated articles", request.with_undated("include")))
+    if len(candidates) > 1 and request.q:
+        candidates.append((f"for \u201c{request.q}\u201d with no filters", request.cleared()))
+    out = []
+    for label, relaxed in candidates[:MAX_RELAXATIONS]:
+        n = count(relaxed)
+        if n:
+            out.append(Relaxation(label=label, count=n, url=search_url(relaxed)))
+    return out
+
+
+def _status(results: SearchResults, request: SearchRequest) -> str:
+    took = f"{results.took_ms:.0f} ms" if results.took_ms >= 1 else "under 1 ms"
+    if results.total == 0:
+        return "No articles match." if not request.is_browse else "The archive is empty."
+    if not results.hits:
+        return f"{plural(results.total, 'result')}; this page is past the last one."
+    what = plural(results.total, "article") if request.is_browse else plural(
+        results.total, "result")
+    if results.pages > 1:
+        return f"{results.first:,}–{results.last:,} of {what} ({took})"
+    return f"{what} ({took})"
+
+
+# -- the page -------------------------------------------------------------------
+
+
+def search_page(
+    results: SearchResults,
+    request: SearchRequest,
+    *,
+    messages: list[str] = (),
+    count: Callable[[SearchRequest], int] | None = None,
+    max_page: int = 1000,
+    today: dt.date | None = None,
+) -> SearchPage:
+    """The view data of one search page.
+
+    `count(request)` tells how many results another request has; it is used
+    only when nothing matched, to say what dropping each filter would give.
+    """
+    today = today or dt.date.today()
+    labels = {v.value: v.label for v in results.tag_facet.values}
+    zero = results.total == 0
+    searched_for = None
+    if results.searched_for and results.searched_for.strip() != request.q.strip():
+        searched_for = results.searched_for
+    suggestion = None
+    if results.suggestion and results.suggestion != request.q:
+        suggestion = Link(label=results.suggestion,
+                          url=search_url(request.with_query(results.suggestion)))
+    past_end = None
+    if results.total and not results.hits and results.pages:
+        last = min(results.pages, max_page)
+        past_end = Link(label=f"Go to the last page ({last})",
+                        url=search_url(request.with_page(last)))
+    chips = _chips(request, labels)
+    if request.is_browse:
+        heading = "Browse the archive"
+        title = "Archivist"
+    else:
+        heading = "Results"
+        title = f"{request.q} – Archivist"
+    return SearchPage(
+        q=request.q,
+        searched_for=searched_for,
+        is_browse=request.is_browse,
+        total=results.total,
+        status=_status(results, request),
+        heading=heading,
+        messages=list(dict.fromkeys([*messages, *results.messages])),
+        note=results.partial_match_note,
+        hits=[hit_view(h, request) for h in results.hits],
+        chips=chips,
+        clear_url=search_url(request.cleared()) if len(chips) > 1 else None,
+        hidden_fields=_hidden_fields(request),
+        tags=_tag_options(results, request),
+        more_tags=results.tag_facet.total_distinct > len(results.tag_facet.values),
+        tag_finder_action=tag_finder_action(),
+        finder_fields=[(k, v) for k, v in request.to_params() if k != "page"],
+        dates=_dates(results, request, today),
+        sorts=_sorts(request),
+        pagination=pagination(results, request, max_page),
+        suggestion=suggestion,
+        relaxations=_relaxations(request, labels, count) if zero and count else [],
+        hints=HINTS if zero and not request.is_browse else [],
+        past_end=past_end,
+        feed_url=export_url("exports.feed", request),
+        csv_url=export_url("exports.csv", request),
+        json_url=export_url("exports.json", request),
+        api_url=api_search_url(request),
+        title=title,
+    )
+
+
+# -- the article page -------------------------------------------------------------
+
+
+@dataclass
+class ArticlePage:
+    """Everything the article page prints."""
+
+    article: ArticleView
+    date_iso: str | None
+    date_text: str | None
+    tags: list[Link]
+    back: Link
+    related: list[HitView]
+    highlighted: bool
+    source_url: str | None
+
+
+def article_page(article: ArticleView, request: SearchRequest,
+                 related: list[Hit]) -> ArticlePage:
+    """The article with links back to its search and on to related articles."""
+    searched = request != SearchRequest() and not (
+        request.is_browse and not request.has_filters and request.page == 1
+    )
+    back = Link(
+        label="Back to results" if searched else "All articles",
+        url=search_url(request),
+    )
+    # A tag on the article page starts from the reader's search, like on a hit.
+    tag_base = dataclasses.replace(request, page=1)
+    return ArticlePage(
+        article=article,
+        date_iso=article.date.isoformat() if article.date else None,
+        date_text=date_text(article.date),
+        tags=_tag_links(article.tags, tag_base),
+        back=back,
+        related=[hit_view(h, request) for h in related],
+        highlighted=bool(request.q),
+        source_url=_safe_url(article.url),
+    )
+
+
+def _safe_url(url: str | None) -> str | None:
+    # Only web links become clickable: a `javascript:` URL from a hostile
+    # archive is shown as text by the template, never followed.
+    if url and url.strip().lower().startswith(("http://", "https://")):
+        return url.strip()
+    return None

@@ -1,0 +1,44 @@
+"""Response headers that keep an archive's hostile text inert in the browser.
+
+Article text is whatever the archive held; it reaches the page only escaped
+or as the sanitized snippet markup of `search.snippets`. These headers are
+the second wall: no inline script or style can run even if something slipped
+through, the page cannot be framed, and a reader's queries do not leak to
+the sites an article links to.
+
+This module only sets headers; it never inspects content.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+])
+
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    # Searches are in our URLs; an article's outbound link must not carry them away.
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Add the security headers to every response of `app`."""
+
+    @app.after_request
+    def _secure(response: Response) -> Response:
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
