@@ -377,3 +377,19 @@ def test_arbitrary_markup_never_raises(parts: list[str]) -> None:
     if isinstance(result, Article):
         assert result.title and result.body
         assert "\ufffc" not in result.body or "\ufffc" in text
+
+
+def test_kicker_and_repeated_headline_are_not_body():
+    page = (
+        "<html><head><title>Grid Storage Grows | Review</title></head><body><article>"
+        "<p class='kicker'>Analysis</p><h1>Grid Storage Grows</h1>"
+        "<time datetime='2023-02-01'>1 February 2023</time>"
+        "<p>Battery storage on the grid doubled last year, the regulator said in its annual "
+        "report, as falling cell prices made evening arbitrage profitable for more operators.</p>"
+        "<p>Most of the new capacity sits beside solar farms that now sell power after sunset, "
+        "which smooths the evening peak and lowers the price of balancing services.</p>"
+        "</article></body></html>"
+    )
+    (article,) = list(html.read(SourceText("/tmp/kicker.html", page)))
+    assert article.title == "Grid Storage Grows"
+    assert article.body.startswith("Battery storage on the grid doubled")

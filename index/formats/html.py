@@ -253,11 +253,25 @@ def _declared_language(tree: HtmlElement) -> str | None:
 
 
 def _body_without_title(text: str, title: str) -> str:
-    """The extracted text, minus the headline trafilatura often repeats as line one."""
+    """The extracted text, minus the headline trafilatura often repeats.
+
+    The headline may come after a kicker line ("News", "Analysis", a section
+    name) placed above it on the page; the kicker goes too, but only when it
+    is short and the headline follows within the first few lines.
+    """
     lines = text.strip().splitlines()
-    if lines and " ".join(lines[0].split()).casefold() == title.casefold():
-        lines = lines[1:]
+    wanted = title.casefold()
+    for i, line in enumerate(lines[:3]):
+        if " ".join(line.split()).casefold() == wanted:
+            if all(_is_kicker(k) for k in lines[:i]):
+                lines = lines[i + 1:]
+            break
     return "\n".join(lines).strip()
+
+
+def _is_kicker(line: str) -> bool:
+    line = line.strip()
+    return 0 < len(line) <= 40 and not line.endswith((".", "!", "?", ":"))
 
 
 def _without_chrome(tree: HtmlElement) -> HtmlElement:
