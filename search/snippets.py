@@ -126,20 +126,35 @@ def _merge(spans, limit: int) -> list[tuple[int, int]]:
 
 
 def _sentence_start(text: str, pos: int, reach: int) -> int:
-    """Start of the sentence containing `pos`, looking back at most `reach`."""
+    """Start of the sentence containing `pos`, looking back at most `reach`.
+
+    When no sentence starts within reach, the passage starts at a word
+    boundary instead, never inside a word.
+    """
     lo = max(0, pos - reach)
-    start = lo
+    start = None
     for m in _SENTENCE_END.finditer(text, lo, pos):
         start = m.end()
-    return start
+    if start is not None or lo == 0:
+        return start or 0
+    space = text.find(" ", lo, pos)
+    return space + 1 if space >= 0 else lo
 
 
 def _sentence_end(text: str, pos: int, reach: int) -> int:
-    """End of the sentence containing `pos`, looking ahead at most `reach`."""
-    m = _SENTENCE_END.search(text, pos, min(len(text), pos + reach))
-    return m.start() + 1 if m and text[m.start()] not in "\n" else (
-        m.start() if m else min(len(text), pos + reach)
-    )
+    """End of the sentence containing `pos`, looking ahead at most `reach`.
+
+    When no sentence ends within reach, the passage ends at the last word
+    boundary before the limit, never inside a word.
+    """
+    limit = min(len(text), pos + reach)
+    m = _SENTENCE_END.search(text, pos, limit)
+    if m:
+        return m.start() if text[m.start()] == "\n" else m.start() + 1
+    if limit >= len(text):
+        return len(text)
+    space = text.rfind(" ", pos, limit)
+    return space if space > pos else limit
 
 
 def _word_boundary_left(text: str, pos: int) -> int:
