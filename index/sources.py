@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from index import formats
 from index.article import ReadError, SourceText
 from index.formats import detect
 
@@ -86,8 +87,13 @@ def _detect(path: Path) -> str | None:
 
 
 def file_hash(data: bytes) -> str:
-    """Content fingerprint of a file (the unit of "changed" for a run)."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """Fingerprint of a file's bytes *as this version of the readers sees them*.
+
+    Keyed with `READERS_VERSION`, so upgraded readers count every file as
+    changed once and the index catches up without a manual rebuild.
+    """
+    key = f"archivist-readers-{formats.READERS_VERSION}".encode()
+    return hashlib.blake2b(data, digest_size=16, key=key).hexdigest()
 
 
 def load(found: FoundFile, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:

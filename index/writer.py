@@ -71,6 +71,8 @@ class RunSummary:
     #: Files under the roots that are not article files (unknown type).
     skipped: list[str] = field(default_factory=list)
     files: int = 0
+    #: Files actually parsed (the rest were skipped as unchanged by hash).
+    files_parsed: int = 0
     seconds: float = 0.0
     rebuilt: bool = False
     articles: int = 0
@@ -265,6 +267,8 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
     if parsed.unchanged and old is not None:
         summary.unchanged += len(old.articles)
         return
+    if loaded.text is not None:
+        summary.files_parsed += 1
     for err in parsed.errors:
         summary.failures.append(Failure(err.source, err.reason, err.line))
     if not parsed.articles:

@@ -179,3 +179,17 @@ def test_summary_json_lists_failures(tmp_path, archive):
     assert data["failed"] == 1
     assert data["failures"][0]["path"].endswith("empty.txt")
     assert data["failures"][0]["reason"] == "empty file"
+
+
+def test_upgraded_readers_reread_files_whose_bytes_did_not_change(tmp_path, archive, monkeypatch):
+    from index import formats
+
+    ix_dir = tmp_path / "ix"
+    update(ix_dir, [archive])
+    assert update(ix_dir, [archive]).files_parsed == 0
+    monkeypatch.setattr(formats, "READERS_VERSION", formats.READERS_VERSION + 1)
+    run = update(ix_dir, [archive])
+    # Every file is read again; the articles themselves did not change.
+    assert run.files_parsed == 3
+    assert (run.added, run.updated, run.unchanged, run.removed) == (0, 0, 3, 0)
+    assert update(ix_dir, [archive]).files_parsed == 0
