@@ -15,9 +15,15 @@ from flask import Flask, url_for
 from webui import config as app_config
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app; `test_config` overrides every other setting."""
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: Mapping[str, Any] | None = None,
+               instance_path: str | None = None) -> Flask:
+    """Build the Flask app; `test_config` overrides every other setting.
+
+    `instance_path` replaces Flask's default instance folder (beside the
+    package), where the index, the console's password hash, secret key and
+    run history live; tests give each app its own.
+    """
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app_config.load(app.config, app.instance_path, test_config)
 
     from webui import api, backend, errors, exports, security, views
@@ -28,6 +34,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(exports.bp)
+
+    from webui import admin
+
+    admin.init_app(app)
 
     @app.context_processor
     def _assets() -> dict[str, Any]:

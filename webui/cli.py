@@ -231,5 +231,12 @@ def serve(ctx, host, port, threads) -> None:
     run(app, host=host, port=port, threads=threads)
 
 
+# The librarians' maintenance commands (check, export, optimize, set-password)
+# live in their own module; registered last because it builds on `main`.
+from webui.cli_admin import register as _register_admin_commands  # noqa: E402
+
+_register_admin_commands(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

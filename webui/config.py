@@ -25,11 +25,27 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PAGE": 1000,
     "MAX_PER_PAGE": 100,
     "EXPORT_LIMIT": 1000,
+    # The librarians' console.
+    # Folders of the archive (a list; in the environment, paths joined by os.pathsep).
+    "SOURCES": [],
+    "MAX_UPLOAD_BYTES": 50 * 1024 * 1024,  # per upload, counted after unzipping
+    "MAX_UPLOAD_FILES": 500,
+    "UPLOAD_DRY_RUN_FILES": 20,  # larger uploads always get a dry run first
+    "ADMIN_LOGIN_ATTEMPTS": 5,  # failed sign-ins per window per client address
+    "ADMIN_LOGIN_WINDOW": 60.0,  # seconds
+    "ADMIN_SESSION_HOURS": 12,
+    "ADMIN_PASSWORD_HASH": None,  # wins over the instance folder's admin-password file
+    "SECRET_KEY": None,  # None: generated once into the instance folder (secret-key)
+    "HISTORY_KEEP": 50,
+    "HEALTH_TOP_TAGS": 15,
 }
 
 #: Settings whose environment value is a number, with its type.
 _NUMERIC = {"MAX_FILE_BYTES": int, "LOCK_TIMEOUT": float, "MAX_QUERY_CHARS": int,
-            "MAX_PAGE": int, "MAX_PER_PAGE": int, "EXPORT_LIMIT": int}
+            "MAX_PAGE": int, "MAX_PER_PAGE": int, "EXPORT_LIMIT": int,
+            "MAX_UPLOAD_BYTES": int, "MAX_UPLOAD_FILES": int, "UPLOAD_DRY_RUN_FILES": int,
+            "ADMIN_LOGIN_ATTEMPTS": int, "ADMIN_LOGIN_WINDOW": float,
+            "ADMIN_SESSION_HOURS": int, "HISTORY_KEEP": int, "HEALTH_TOP_TAGS": int}
 
 CONFIG_FILE = "archivist.cfg"
 

@@ -1,0 +1,158 @@
+"""Checking that the index is sound and agrees with the files it was built from.
+
+`check` answers three questions a librarian asks before trusting an index:
+
+1. Does it open? (the CURRENT pointer names a generation Whoosh can read)
+2. Can every stored article be read back, with its id, title and body?
+3. Does it agree with the source folders? Each article file under the
+   indexed folders should be in the index with the same content hash:
+   *missing* files are on disk but not indexed, *extra* ones are indexed but
+   gone from disk (or from every folder), *stale* ones changed since they
+   were indexed. Files the last run could not read are listed apart: they
+   were reported then, and are not the index's fault.
+
+The answer is a `CheckReport`; `ok` is False on any problem. This module
+reads files and the index and never changes either.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index import store
+from index.sources import DEFAULT_MAX_BYTES, file_hash, walk
+from index.writer import LAST_RUN_FILE, Failure, known_roots
+
+#: Stored fields every article must have.
+REQUIRED = ("id", "title", "body", "source")
+
+
+@dataclass
+class CheckReport:
+    """What `check` found; `ok` says whether anything needs attention."""
+
+    index_dir: str
+    opened: bool = False
+    open_error: str | None = None
+    articles: int = 0
+    roots: list[str] = field(default_factory=list)
+    files: int = 0
+    unreadable: list[Failure] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    #: Files the last run failed to read (not counted as problems).
+    known_failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.opened and not (self.unreadable or self.missing or self.extra or self.stale)
+
+    def lines(self) -> list[str]:
+        """The report as lines of text, problems first, the verdict last."""
+        out: list[str] = []
+        if not self.opened:
+            out.append(f"cannot open the index in {self.index_dir}: {self.open_error}")
+            return out
+        for f in self.unreadable:
+            out.append(f"unreadable article {f.path}: {f.reason}")
+        out += [f"missing (on disk, not indexed): {p}" for p in self.missing]
+        out += [f"extra (indexed, not on disk): {p}" for p in self.extra]
+        out += [f"stale (changed since indexed): {p}" for p in self.stale]
+        out += [f"note: the last run could not read {p}" for p in self.known_failures]
+        out.append(
+            f"{self.articles} articles, {self.files} files under {len(self.roots)} sources: "
+            + ("OK" if self.ok else
+               f"{len(self.unreadable)} unreadable, {len(self.missing)} missing, "
+               f"{len(self.extra)} extra, {len(self.stale)} stale")
+        )
+        return out
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+def check(index_dir: Path, roots: Sequence[str | Path] = (),
+          max_bytes: int = DEFAULT_MAX_BYTES) -> CheckReport:
+    """Check the index in `index_dir` against `roots` plus the roots earlier runs indexed."""
+    index_dir = Path(index_dir)
+    report = CheckReport(index_dir=str(index_dir))
+    try:
+        ix = store.open_current(index_dir)
+    except Exception as e:  # noqa: BLE001 -- any failure to open is the finding itself
+        report.open_error = f"{type(e).__name__}: {e}"
+        return report
+    if ix is None:
+        report.open_error = "there is no index here (nothing has been indexed yet)"
+        return report
+    report.opened = True
+    try:
+        indexed = _read_all(ix, report)
+    finally:
+        ix.close()
+
+    all_roots = [str(Path(r).resolve()) for r in roots]
+    all_roots += [r for r in known_roots(index_dir) if r not in all_roots]
+    report.roots = all_roots
+    if not all_roots:
+        # Built from values, not folders (a test index, a tool): nothing to compare with.
+        return report
+    failed_last = {
+        f.get("path") for f in store.read_json(index_dir, LAST_RUN_FILE, {}).get("failures", [])
+        if isinstance(f, dict) and f.get("line") is None
+    }
+    on_disk: set[str] = set()
+    for found in walk(Path(r) for r in all_roots if os.path.exists(r)):
+        if found.format is None:
+            continue
+        on_disk.add(found.path)
+        report.files += 1
+        if found.path not in indexed:
+            (report.known_failures if found.path in failed_last else report.missing).append(
+                found.path)
+            continue
+        sha = _hash(found.path, max_bytes)
+        if sha is not None and sha != indexed[found.path]:
+            report.stale.append(found.path)
+    report.extra = sorted(p for p in indexed if p not in on_disk)
+    return report
+
+
+def _read_all(ix, report: CheckReport) -> dict[str, str]:
+    """Read every stored article; return source -> file hash; note unreadable ones."""
+    indexed: dict[str, str] = {}
+    with ix.reader() as r:
+        report.articles = r.doc_count()
+        if r.doc_count_all() == 0:
+            return indexed
+        shas = r.column_reader("source_hash")
+        for docnum in r.all_doc_ids():
+            try:
+                fields = r.stored_fields(docnum)
+            except Exception as e:  # noqa: BLE001 -- a damaged record is a finding
+                report.unreadable.append(Failure(f"#{docnum}", f"{type(e).__name__}: {e}"))
+                continue
+            absent = [name for name in REQUIRED if not fields.get(name)]
+            if absent:
+                who = fields.get("id") or f"#{docnum}"
+                report.unreadable.append(Failure(str(who), "no " + ", no ".join(absent)))
+                continue
+            sha = shas[docnum]
+            indexed[fields["source"]] = sha.decode() if isinstance(sha, bytes) else str(sha)
+    return indexed
+
+
+def _hash(path: str, max_bytes: int) -> str | None:
+    """The file's content hash, or None when it cannot be read (the run reported it)."""
+    try:
+        if os.path.getsize(path) > max_bytes:
+            return None
+        with open(path, "rb") as f:
+            return file_hash(f.read(max_bytes + 1))
+    except OSError:
+        return None

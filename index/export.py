@@ -1,0 +1,99 @@
+"""Writing every indexed article out as JSON Lines that Archivist reads back.
+
+An export is the archive's portable copy: one JSON object per line, in the
+shape `index.formats.jsonl` reads (`id`, `title`, `body`, `date`, `tags`,
+`kind`, `url`, `language`). Indexing the export again gives the same
+articles: same ids, titles, bodies, dates, tag labels, kinds, urls and
+languages, hence the same content hashes. A `source` key records where each
+article came from; the reader ignores it.
+
+Articles are written in id order, so two exports of the same index are
+byte-identical. This module reads the index and never writes to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from index import store
+from index.document import split_labels
+from index.formats.jsonl import ID_PATTERN
+
+
+@dataclass
+class ExportResult:
+    """How many articles were written, and which would not read back as they are."""
+
+    articles: int = 0
+    #: "id: reason" for records the JSON Lines reader would refuse or change.
+    warnings: list[str] = field(default_factory=list)
+
+
+def records(index_dir: Path) -> Iterator[dict]:
+    """Every indexed article as a JSON-ready dict, in id order."""
+    ix = store.open_current(index_dir)
+    if ix is None:
+        raise FileNotFoundError(f"there is no index in {index_dir}")
+    try:
+        with ix.reader() as r:
+            if r.doc_count_all() == 0:
+                return
+            ids = r.column_reader("id")
+            order = sorted(r.all_doc_ids(), key=lambda d: _text(ids[d]))
+            for docnum in order:
+                yield _record(r.stored_fields(docnum))
+    finally:
+        ix.close()
+
+
+def export_jsonl(index_dir: Path, out: TextIO) -> ExportResult:
+    """Write every article of the index in `index_dir` to `out`, one JSON object a line."""
+    result = ExportResult()
+    for record in records(index_dir):
+        problem = _problem(record)
+        if problem:
+            result.warnings.append(f"{record['id']}: {problem}")
+        out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        out.write("\n")
+        result.articles += 1
+    return result
+
+
+def _record(fields: dict) -> dict:
+    keys = [k for k in (fields.get("tags") or "").split(",") if k]
+    labels = split_labels(fields.get("tag_labels")) or keys
+    date = fields.get("date")
+    record = {
+        "id": fields.get("id", ""),
+        "title": fields.get("title", ""),
+        "date": date.date().isoformat() if isinstance(date, dt.datetime) else None,
+        "tags": labels,
+        "kind": fields.get("kind"),
+        "url": fields.get("url"),
+        "language": fields.get("language"),
+        "body": fields.get("body", ""),
+        "source": fields.get("source"),
+    }
+    return {k: v for k, v in record.items() if v not in (None, "")}
+
+
+def _problem(record: dict) -> str | None:
+    """Why the JSON Lines reader would not give this record back unchanged, if it would not."""
+    if not ID_PATTERN.fullmatch(str(record.get("id", ""))):
+        return "its id is not one the JSON Lines reader accepts"
+    title = record.get("title", "")
+    if not title or " ".join(title.split()) != title:
+        return "its title is empty or has whitespace the reader collapses"
+    body = record.get("body", "")
+    if not body or body.strip() != body:
+        return "its body is empty or starts or ends with whitespace"
+    return None
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
