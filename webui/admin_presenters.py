@@ -138,6 +138,9 @@ class JobView:
 
     state: JobState
     status: str
+    #: CSS tone of the status badge: the job's status, or "warn" when it
+    #: finished with failed files (done, but not all green).
+    tone: str
     running: bool
     percent: int
     progress_text: str
@@ -176,6 +179,7 @@ def job_view(state: JobState) -> JobView:
     return JobView(
         state=state,
         status=_status_words(state, len(failures)),
+        tone="warn" if state.status == DONE and failures else state.status,
         running=state.running,
         percent=state.percent,
         progress_text=progress,
