@@ -6,7 +6,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 SAMPLE := index/sample_archive
 
-.PHONY: run install install-test index-sample serve test lint bench bench-index clean
+CLIENTS  ?= 16
+DURATION ?= 60
+SOAK     ?= 600
+
+.PHONY: run install install-test index-sample serve test lint bench bench-index loadtest soak clean
 
 $(BIN)/archivist: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +51,15 @@ bench: install-test
 ## bench-index: indexing throughput on the Reuters corpus, 1 process and 2
 bench-index: install-test
 	$(BIN)/python -m tests.bench.index_bench
+
+## loadtest: CLIENTS readers against `archivist serve` on Reuters, idle and then during a rebuild + incremental reindex
+loadtest: install-test
+	$(BIN)/python -m tests.bench.loadtest --clients $(CLIENTS) --duration $(DURATION)
+	$(BIN)/python -m tests.bench.loadtest --clients $(CLIENTS) --duration $(DURATION) --during-reindex
+
+## soak: the same mix for SOAK seconds; server memory within 10% of warm-up, no growth in open files
+soak: install-test
+	$(BIN)/python -m tests.bench.loadtest --soak --clients $(CLIENTS) --duration $(SOAK)
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info .pytest_cache .ruff_cache tests/artifacts

@@ -1,7 +1,8 @@
 """The JSON API: the same searches as the page, as data.
 
 `GET /api/search` takes exactly the search page's parameters and answers
-with `SearchResults.to_json()`; `GET /api/articles/<id>` with one article.
+with `SearchResults.to_json()`; `GET /api/articles/<id>` with one article;
+`GET /api/openapi.json` with the OpenAPI description of both (`webui.openapi`).
 Errors are JSON too (see `webui.errors`), with a fitting status code.
 
 This module formats nothing itself: the result dataclasses own their JSON.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify
 
+from webui import openapi
 from webui.backend import get_engine
 from webui.limits import search_request
 
@@ -34,3 +36,9 @@ def article(article_id: str):
     if view is None:
         abort(404, description=f"No article with id {article_id!r}.")
     return jsonify(view.to_json())
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi.document())
