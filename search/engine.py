@@ -21,10 +21,12 @@ with nothing found and the message `NOT_INDEXED`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,11 @@ NOT_INDEXED = "The archive is not indexed yet."
 REFRESH_SECONDS = 0.5
 #: Below this many results a spelling suggestion is looked for.
 SUGGEST_BELOW = 3
+#: Answers kept per index generation (an LRU): the landing page, popular
+#: searches and the prefixes many readers type all repeat. A new generation
+#: starts with an empty cache, so a cached answer is never staler than the
+#: index it came from.
+RESULT_CACHE_SIZE = 1024
 #: Terms per field worth marking in snippets (prefix queries can expand a lot).
 MAX_MARKED_TERMS = 64
 
@@ -81,6 +88,12 @@ class Engine:
         self._retired: list[_Generation] = []
         self._next_check = 0.0
         self._local = threading.local()
+        self._cache: OrderedDict[SearchRequest, SearchResults] = OrderedDict()
+        self._cache_key: tuple | None = None
+        self._cache_lock = threading.Lock()
+        #: Answers served from the cache, and computed, since the engine started.
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     @classmethod
     def from_index(cls, ix) -> Engine:
@@ -188,9 +201,38 @@ class Engine:
         if opened is None:
             results.messages.append(NOT_INDEXED)
         else:
+            cached = self._cached(opened[0].key, request)
+            if cached is not None:
+                # A copy: callers may add messages; hits and facets are shared, read-only.
+                return dataclasses.replace(
+                    cached, messages=list(cached.messages), from_cache=True,
+                    took_ms=(time.perf_counter() - started) * 1000,
+                )
             self._answer(request, results, *opened)
+            self._remember(opened[0].key, request, results)
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
+
+    def _cached(self, gen_key: tuple, request: SearchRequest) -> SearchResults | None:
+        with self._cache_lock:
+            if self._cache_key != gen_key:
+                self._cache.clear()
+                self._cache_key = gen_key
+            found = self._cache.get(request)
+            if found is None:
+                self.cache_misses += 1
+                return None
+            self._cache.move_to_end(request)
+            self.cache_hits += 1
+            return found
+
+    def _remember(self, gen_key: tuple, request: SearchRequest, results: SearchResults) -> None:
+        with self._cache_lock:
+            if self._cache_key != gen_key:
+                return  # the index moved on while this answer was made
+            self._cache[request] = dataclasses.replace(results, messages=list(results.messages))
+            while len(self._cache) > RESULT_CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def _answer(self, request: SearchRequest, results: SearchResults,
                 gen: _Generation, s: Searcher) -> None:

@@ -133,6 +133,8 @@ class SearchResults:
     suggestion: str | None = None
     partial_match_note: str | None = None
     messages: list[str] = field(default_factory=list)
+    #: True when the engine answered from its cache of recent answers.
+    from_cache: bool = False
 
     @property
     def first(self) -> int:

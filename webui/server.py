@@ -7,8 +7,15 @@ tests use) and returns the server without serving; `run` is what
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from waitress.server import create_server
+
+# waitress logs a warning for every request that waits for a free thread; under
+# load that is thousands of lines a minute (and a server whose stderr is piped
+# but unread would block on them). Queueing is visible in latency figures.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8):

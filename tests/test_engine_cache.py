@@ -1,0 +1,51 @@
+"""The engine's answer cache: repeated requests are served from it, never stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from index import store
+from index.article import Article
+from index.writer import write_articles
+from search.engine import Engine
+from search.request import SearchRequest
+
+
+def _article(i: int, word: str) -> Article:
+    return Article(id=f"a{i}", source=f"/s/{i}.txt", title=f"Report {i} on {word}",
+                   body=f"A short note about {word} and the harbour.", date=dt.date(2020, 1, i))
+
+
+def _request(q: str) -> SearchRequest:
+    req, problems = SearchRequest.from_args({"q": [q]})
+    assert not problems
+    return req
+
+
+def test_repeated_request_is_a_cache_hit_with_an_independent_copy(tmp_path):
+    gen, ix = store.new_generation(tmp_path)
+    write_articles(ix, [_article(1, "wheat"), _article(2, "barley")])
+    store.make_current(tmp_path, gen)
+    engine = Engine(tmp_path)
+    first = engine.run(_request("wheat"))
+    second = engine.run(_request("wheat"))
+    assert (first.from_cache, second.from_cache) == (False, True)
+    assert [h.id for h in second.hits] == [h.id for h in first.hits] == ["a1"]
+    second.messages.append("added by a caller")
+    assert engine.run(_request("wheat")).messages == first.messages
+    assert (engine.cache_hits, engine.cache_misses) == (2, 1)
+    engine.close()
+
+
+def test_a_new_commit_is_never_answered_from_the_old_cache(tmp_path):
+    gen, ix = store.new_generation(tmp_path)
+    write_articles(ix, [_article(1, "wheat")])
+    store.make_current(tmp_path, gen)
+    engine = Engine(tmp_path)
+    assert engine.run(_request("wheat")).total == 1
+    write_articles(ix, [_article(3, "wheat")])
+    engine._next_check = 0.0  # skip the half-second wait between index checks
+    again = engine.run(_request("wheat"))
+    assert not again.from_cache
+    assert again.total == 2
+    engine.close()
