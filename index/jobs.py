@@ -8,11 +8,16 @@ failed file and its reason. `JobRunner` holds that state, refuses a second
 job while one runs (`JobBusy`), and writes the state to `job.json` in the
 index folder as it goes.
 
-That file is how a restart is noticed. A job still marked "running" when a
-runner loads the file belonged to a process that died mid-run (stopped,
-killed, or crashed); it is reported as interrupted. Nothing needs repairing:
-the writer only ever makes committed work visible, so the index is as it
-was at its last commit, and running the job again does what was left.
+The process running a job holds an exclusive `flock` on `job.lock` for as
+long as the job runs; the kernel drops it when that process ends, however it
+ends. So every worker process of a pre-fork server (and every restart)
+agrees on what is happening: a runner that is not running the job itself
+reads `job.json`, a job is refused while the lock is held elsewhere, and a
+file that says "running" while nobody holds the lock belonged to a process
+that died mid-run (stopped, killed, or crashed): it is reported as
+interrupted, once. Nothing needs repairing: the writer only ever makes
+committed work visible, so the index is as it was at its last commit, and
+running the job again does what was left.
 
 Each finished job is also logged in the history (`index.history`).
 
@@ -23,6 +28,8 @@ it is given (see `index_work`, `optimize_work`) and keeps its score.
 from __future__ import annotations
 
 import dataclasses
+import errno
+import fcntl
 import logging
 import os
 import secrets
@@ -36,6 +43,7 @@ from index import history, store
 from index.writer import IndexOptions, Progress, update
 
 JOB_FILE = "job.json"
+JOB_LOCK = "job.lock"
 
 RUNNING = "running"
 DONE = "done"
@@ -123,6 +131,8 @@ class JobRunner:
         self.history_keep = history_keep
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        #: The open, flocked job.lock while this runner runs a job.
+        self._job_fd: int | None = None
         self._started_at = 0.0
         self._saved_at = 0.0
         self._state = self._load()
@@ -130,13 +140,19 @@ class JobRunner:
     # -- looking -------------------------------------------------------------
 
     def state(self) -> JobState | None:
-        """A copy of the current or last job's state (None before the first job)."""
+        """A copy of the current or last job's state (None before the first job).
+
+        While this runner runs the job, its own live state; otherwise what
+        the state file says, whichever process wrote it.
+        """
         with self._lock:
+            if self._job_fd is None:
+                self._state = self._load()
             return dataclasses.replace(self._state) if self._state else None
 
     def busy(self) -> bool:
-        with self._lock:
-            return self._state is not None and self._state.running
+        state = self.state()
+        return state is not None and state.running
 
     def wait(self, timeout: float | None = None) -> JobState | None:
         """Block until the running job (if any) ends, or `timeout` passes."""
@@ -149,10 +165,22 @@ class JobRunner:
 
     def start(self, kind: str, label: str, work: Work, who: str = "",
               roots: Sequence[str] = ()) -> JobState:
-        """Start `work` on a background thread; raise `JobBusy` if a job runs."""
+        """Start `work` on a background thread; raise `JobBusy` if a job runs.
+
+        "Runs" means anywhere: in this process or in another one holding the
+        job lock.
+        """
         with self._lock:
-            if self._state is not None and self._state.running:
-                raise JobBusy(dataclasses.replace(self._state))
+            fd = self._job_fd if self._job_fd is not None else _try_lock(self.index_dir)
+            if fd is None or self._job_fd is not None:
+                current = self._load() if self._job_fd is None else self._state
+                raise JobBusy(dataclasses.replace(current) if current else JobState(
+                    id="", kind="", label="another job", who="", status=RUNNING,
+                    started=_now()))
+            self._job_fd = fd
+            previous = _read_state(self.index_dir)
+            if previous is not None and previous.running:
+                self._mark_interrupted(previous)  # its process died; say so once
             self._state = JobState(
                 id=secrets.token_hex(6), kind=kind, label=label, who=who, status=RUNNING,
                 started=_now(), roots=[str(r) for r in roots],
@@ -189,6 +217,11 @@ class JobRunner:
             state.eta = 0.0 if not error else None
             self._save_locked()
             finished = dataclasses.replace(state)
+            # The final state is on disk before the lock is let go, so no
+            # other process can mistake this job for an interrupted one.
+            fd, self._job_fd = self._job_fd, None
+            if fd is not None:
+                os.close(fd)
         self._log(finished)
 
     def _progress(self, p: Progress) -> None:
@@ -212,22 +245,31 @@ class JobRunner:
             store.write_json(self.index_dir, JOB_FILE, self._state.to_json())
 
     def _load(self) -> JobState | None:
-        data = store.read_json(self.index_dir, JOB_FILE, None)
-        if not isinstance(data, dict):
-            return None
+        """The state file's job; one left "running" by a dead process becomes interrupted."""
+        state = _read_state(self.index_dir)
+        if state is None or not state.running:
+            return state
+        fd = _try_lock(self.index_dir)
+        if fd is None:
+            return state  # its process holds the lock: it really is running
         try:
-            state = JobState.from_json(data)
-        except TypeError:
-            return None
-        if state.running:
-            # Nobody in this process started it: its process is gone.
-            state.status = INTERRUPTED
-            state.finished = _now()
-            state.error = INTERRUPTED_REASON
-            state.eta = None
-            store.write_json(self.index_dir, JOB_FILE, state.to_json())
-            self._log(state)
+            # Read again under the lock: the job may have ended (or another
+            # process marked it) between the first read and the lock.
+            state = _read_state(self.index_dir)
+            if state is not None and state.running:
+                self._mark_interrupted(state)
+        finally:
+            os.close(fd)
         return state
+
+    def _mark_interrupted(self, state: JobState) -> None:
+        """Record that `state`'s job died with its process (caller holds the job lock)."""
+        state.status = INTERRUPTED
+        state.finished = _now()
+        state.error = INTERRUPTED_REASON
+        state.eta = None
+        store.write_json(self.index_dir, JOB_FILE, state.to_json())
+        self._log(state)
 
     def _log(self, state: JobState) -> None:
         counts = {k: (state.summary or {}).get(k, 0)
@@ -242,6 +284,30 @@ class JobRunner:
             history.append(self.history_dir, entry, self.history_keep)
         except OSError:
             log.exception("could not write the job history")
+
+
+def _read_state(index_dir: Path) -> JobState | None:
+    data = store.read_json(index_dir, JOB_FILE, None)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return JobState.from_json(data)
+    except TypeError:
+        return None
+
+
+def _try_lock(index_dir: Path) -> int | None:
+    """An open descriptor holding the job lock, or None if another holds it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / JOB_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        if e.errno in (errno.EAGAIN, errno.EACCES):
+            return None
+        raise
+    return fd
 
 
 # One runner per index folder and process, so every app (and every request

@@ -12,8 +12,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from index import history, store
-from index.jobs import INTERRUPTED, JOB_FILE, JobRunner, index_work
+from index.jobs import INTERRUPTED, JOB_FILE, JobBusy, JobRunner, index_work
+from index.writer import Progress
 from tests.console_fixtures import (
     figure,
     make_console,
@@ -235,3 +238,28 @@ def _count(index_dir: Path) -> int:
     assert ix is not None
     with ix.searcher() as s:
         return s.doc_count()
+
+
+def test_runners_in_different_workers_agree_on_the_running_job(tmp_path):
+    """Two runners over one folder stand for two worker processes of one server."""
+    release = threading.Event()
+
+    def slow(progress):
+        progress(Progress(1, 2, "a"))
+        release.wait(10)
+        progress(Progress(2, 2, "b"))
+        return {"added": 2}
+
+    first = JobRunner(tmp_path / "ix", tmp_path)
+    second = JobRunner(tmp_path / "ix", tmp_path)
+    first.start("reindex", "Reindex all sources", slow, who="Ann")
+    seen = second.state()
+    assert seen.running and seen.label == "Reindex all sources"
+    with pytest.raises(JobBusy):
+        second.start("reindex", "again", slow)
+    release.set()
+    first.wait(10)
+    done = second.state()
+    assert done.status == "done" and done.summary == {"added": 2}
+    # Finished cleanly: nobody reports it as interrupted.
+    assert JobRunner(tmp_path / "ix", tmp_path).state().status == "done"

@@ -220,15 +220,23 @@ def _print_results(results) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, help="Worker threads.")
+@click.option("--threads", default=8, show_default=True, help="Threads per worker process.")
+@click.option("--workers", default=1, show_default=True,
+              help="Worker processes sharing the port (one per core uses every core).")
 @click.pass_context
-def serve(ctx, host, port, threads) -> None:
+def serve(ctx, host, port, threads, workers) -> None:
     """Serve the web UI with waitress (picks up re-indexed archives by itself)."""
-    from webui.server import run
+    from webui.server import serve as serve_app
 
     app = _app(ctx)
-    click.echo(f"Archivist on http://{host}:{port}/ (index: {app.config['INDEX_DIR']})", err=True)
-    run(app, host=host, port=port, threads=threads)
+    click.echo(f"Index: {app.config['INDEX_DIR']}", err=True)
+    if workers <= 1:
+        serve_app(lambda: app, host=host, port=port, threads=threads)
+        return
+    overrides = {"INDEX_DIR": ctx.obj.get("index_dir")}
+    # Each worker builds its own app after the fork: no engine crosses processes.
+    serve_app(lambda: create_app(overrides), host=host, port=port, threads=threads,
+              workers=workers)
 
 
 # The librarians' maintenance commands (check, export, optimize, set-password)

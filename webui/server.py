@@ -1,13 +1,29 @@
 """Serving the app with waitress, the production WSGI server we ship.
 
 `make_server` binds the socket (port 0 picks a free one, which the browser
-tests use) and returns the server without serving; `run` is what
-`archivist serve` calls. Neither reads configuration: the caller passes it.
+tests use) and returns the server without serving; `run` serves one app in
+this process; `serve` is what `archivist serve` calls.
+
+One Python process runs one thread at a time, so a single waitress process
+uses one core however many threads it has. `serve(..., workers=N)` binds
+the listening socket once and forks N worker processes that each build
+their own app (and so their own search engine) and accept connections from
+that shared socket: the classic pre-fork model, with the kernel handing
+each new connection to one idle worker. The parent only supervises: it
+restarts a worker that dies and stops them all on Ctrl+C or SIGTERM.
+
+Nothing here reads configuration: the caller passes it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
 
 from flask import Flask
 from waitress.server import create_server
@@ -16,6 +32,10 @@ from waitress.server import create_server
 # load that is thousands of lines a minute (and a server whose stderr is piped
 # but unread would block on them). Queueing is visible in latency figures.
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+#: A worker that dies sooner than this after starting is not restarted at
+#: once (a broken configuration would otherwise fork in a tight loop).
+MIN_WORKER_LIFE = 2.0
 
 
 def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8):
@@ -28,12 +48,106 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
 
 
 def run(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8) -> None:
-    """Serve `app` until interrupted."""
+    """Serve `app` in this process until interrupted."""
     server = make_server(app, host=host, port=port, threads=threads)
-    print(f"Archivist is serving on http://{host}:{server.effective_port}/ (Ctrl+C stops)")
+    print(f"Archivist is serving on http://{host}:{server.effective_port}/ (Ctrl+C stops)",
+          flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+
+
+def serve(make_app: Callable[[], Flask], host: str = "127.0.0.1", port: int = 5000,
+          threads: int = 8, workers: int = 1) -> None:
+    """Serve the app built by `make_app` with `workers` processes.
+
+    With one worker this is `run`. With more, `make_app` is called in each
+    worker after the fork, so no index, searcher or thread is shared between
+    processes; they share only the listening socket.
+    """
+    if workers <= 1:
+        run(make_app(), host, port, threads)
+        return
+    sock = socket.create_server((host, port), backlog=1024)
+    sock.setblocking(False)
+    print(f"Archivist is serving on http://{host}:{sock.getsockname()[1]}/ with {workers} "
+          "worker processes (Ctrl+C stops)", flush=True)
+    _Supervisor(sock, make_app, threads, workers).run()
+
+
+class _Supervisor:
+    """The parent process of a pre-fork server: start, restart and stop workers."""
+
+    def __init__(self, sock: socket.socket, make_app: Callable[[], Flask], threads: int,
+                 workers: int) -> None:
+        self.sock, self.make_app, self.threads, self.workers = sock, make_app, threads, workers
+        self.children: dict[int, float] = {}
+        self.stopping = False
+
+    def run(self) -> None:
+        previous = signal.signal(signal.SIGTERM, self._stop)
+        try:
+            for _ in range(self.workers):
+                self._spawn()
+            while self.children:
+                try:
+                    pid, _status = os.wait()
+                except ChildProcessError:
+                    break
+                except KeyboardInterrupt:
+                    self._stop()
+                    continue
+                started = self.children.pop(pid, None)
+                if not self.stopping:
+                    if started is not None and time.monotonic() - started < MIN_WORKER_LIFE:
+                        time.sleep(MIN_WORKER_LIFE)
+                    self._spawn()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self._stop()
+            self.sock.close()
+
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+                server = create_server(self.make_app(), sockets=[self.sock],
+                                       threads=self.threads, ident="archivist")
+                server.run()
+            except BaseException as e:  # noqa: BLE001 -- say why, then leave without cleanup
+                print(f"archivist worker {os.getpid()} stopped: {e!r}", file=sys.stderr,
+                      flush=True)
+                code = 1
+            finally:
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def _stop(self, *_args) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                self.children.pop(pid, None)
+        deadline = time.monotonic() + 10
+        while self.children and time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                self.children.pop(pid, None)
+            else:
+                time.sleep(0.05)
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.children.clear()

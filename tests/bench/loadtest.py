@@ -378,7 +378,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index_dir: Path, port: int, threads: int, log: Path) -> subprocess.Popen:
+def start_server(index_dir: Path, port: int, threads: int, log: Path,
+                 workers: int = 1) -> subprocess.Popen:
     """`archivist serve` on 127.0.0.1:`port`, once it answers.
 
     Its stderr goes to the file `log`, never to a pipe: waitress warns on
@@ -388,7 +389,8 @@ def start_server(index_dir: Path, port: int, threads: int, log: Path) -> subproc
     with open(log, "w", encoding="utf-8") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "webui.cli", "--index-dir", str(index_dir), "serve",
-             "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
+             "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads),
+             "--workers", str(workers)],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True,
         )
     deadline = time.monotonic() + 120
@@ -419,12 +421,19 @@ def stop_server(proc: subprocess.Popen, log: Path) -> str:
 
 
 def resources(pid: int) -> tuple[int, int]:
-    """Resident memory in KiB and open file descriptors of process `pid`."""
-    rss = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1])
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+    """Resident memory in KiB and open file descriptors of the server.
+
+    With several workers the server is the supervisor `pid` and its
+    children; the figures are their sums.
+    """
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    rss = fds = 0
+    for p in (pid, *map(int, children)):
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss += int(line.split()[1])
+        fds += len(os.listdir(f"/proc/{p}/fd"))
+    return rss, fds
 
 
 def load_average() -> str:
@@ -526,7 +535,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds of measured load (default 60; 600 with --soak)")
     ap.add_argument("--warmup", type=float, default=None,
                     help="seconds of unmeasured load first (default 10; 60 with --soak)")
-    ap.add_argument("--threads", type=int, default=8, help="server threads (default 8)")
+    ap.add_argument("--threads", type=int, default=8,
+                    help="server threads per worker (default 8)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="server worker processes (default: one per core)")
     ap.add_argument("--during-reindex", action="store_true",
                     help="rebuild, then incrementally reindex, the served index meanwhile")
     ap.add_argument("--soak", action="store_true",
@@ -539,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = make_plan(ws.pages)
     port = free_port()
     log = ws.folder / "serve.log"
-    server = start_server(ws.index_dir, port, args.threads, log)
+    server = start_server(ws.index_dir, port, args.threads, log, args.workers)
     load_before = load_average()
     load = Load(port, plan, args.clients)
     samples: list[tuple[float, int, int]] = []
@@ -574,8 +586,9 @@ def main(argv: list[str] | None = None) -> int:
         mode = "soak"
     print(f"\n### Load test: {args.clients} clients, {mode}\n")
     print(f"- corpus: {ws.corpus}, {ws.files:,} files; index `{ws.index_dir}`")
-    print(f"- {seconds:.0f} s measured after {warmup:.0f} s warm-up; server threads "
-          f"{args.threads}; clients without think time; {len(plan.articles)} articles drawn on")
+    print(f"- {seconds:.0f} s measured after {warmup:.0f} s warm-up; server: {args.workers} "
+          f"worker process(es) x {args.threads} threads; clients without think time; "
+          f"{len(plan.articles)} articles drawn on")
     print(f"- load average (1/5/15 min) before: {load_before}; after: {load_after}; "
           f"{os.cpu_count()} CPUs")
     if reindexer:
