@@ -62,6 +62,9 @@ SUGGEST_BELOW = 3
 #: starts with an empty cache, so a cached answer is never staler than the
 #: index it came from.
 RESULT_CACHE_SIZE = 1024
+#: Related-articles lists kept per generation (finding an article's key terms
+#: re-reads its whole text).
+RELATED_CACHE_SIZE = 1024
 #: Terms per field worth marking in snippets (prefix queries can expand a lot).
 MAX_MARKED_TERMS = 64
 
@@ -77,6 +80,43 @@ class _Generation:
     columns: Columns
 
 
+class _GenerationCache:
+    """A small thread-safe LRU whose entries belong to one index generation.
+
+    Asking with another generation's key empties it first, so nothing
+    computed from an older index is ever handed out.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._gen: tuple | None = None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, gen_key: tuple, key):
+        with self._lock:
+            if self._gen != gen_key:
+                self._data.clear()
+                self._gen = gen_key
+            found = self._data.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, gen_key: tuple, key, value) -> None:
+        with self._lock:
+            if self._gen != gen_key:
+                return  # the index moved on while this value was made
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
 class Engine:
     """Searches one index directory (or one in-memory index, for tests)."""
 
@@ -88,12 +128,9 @@ class Engine:
         self._retired: list[_Generation] = []
         self._next_check = 0.0
         self._local = threading.local()
-        self._cache: OrderedDict[SearchRequest, SearchResults] = OrderedDict()
-        self._cache_key: tuple | None = None
-        self._cache_lock = threading.Lock()
-        #: Answers served from the cache, and computed, since the engine started.
-        self.cache_hits = 0
-        self.cache_misses = 0
+        self._answers = _GenerationCache(RESULT_CACHE_SIZE)
+        self._related = _GenerationCache(RELATED_CACHE_SIZE)
+        self._suggestions = _GenerationCache(RESULT_CACHE_SIZE)
 
     @classmethod
     def from_index(cls, ix) -> Engine:
@@ -201,7 +238,8 @@ class Engine:
         if opened is None:
             results.messages.append(NOT_INDEXED)
         else:
-            cached = self._cached(opened[0].key, request)
+            gen_key = opened[0].key
+            cached = self._answers.get(gen_key, request)
             if cached is not None:
                 # A copy: callers may add messages; hits and facets are shared, read-only.
                 return dataclasses.replace(
@@ -209,30 +247,20 @@ class Engine:
                     took_ms=(time.perf_counter() - started) * 1000,
                 )
             self._answer(request, results, *opened)
-            self._remember(opened[0].key, request, results)
+            self._answers.put(gen_key, request,
+                              dataclasses.replace(results, messages=list(results.messages)))
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
 
-    def _cached(self, gen_key: tuple, request: SearchRequest) -> SearchResults | None:
-        with self._cache_lock:
-            if self._cache_key != gen_key:
-                self._cache.clear()
-                self._cache_key = gen_key
-            found = self._cache.get(request)
-            if found is None:
-                self.cache_misses += 1
-                return None
-            self._cache.move_to_end(request)
-            self.cache_hits += 1
-            return found
+    @property
+    def cache_hits(self) -> int:
+        """Answers served from the cache since the engine started."""
+        return self._answers.hits
 
-    def _remember(self, gen_key: tuple, request: SearchRequest, results: SearchResults) -> None:
-        with self._cache_lock:
-            if self._cache_key != gen_key:
-                return  # the index moved on while this answer was made
-            self._cache[request] = dataclasses.replace(results, messages=list(results.messages))
-            while len(self._cache) > RESULT_CACHE_SIZE:
-                self._cache.popitem(last=False)
+    @property
+    def cache_misses(self) -> int:
+        """Answers computed since the engine started."""
+        return self._answers.misses
 
     def _answer(self, request: SearchRequest, results: SearchResults,
                 gen: _Generation, s: Searcher) -> None:
@@ -296,10 +324,21 @@ class Engine:
         results.date_facet = facets.date_facet(cols, docs, undated, request.start, request.end)
 
         if request.q and total < SUGGEST_BELOW and parsed.words:
-            try:
-                results.suggestion = suggest(parsed.searched_for, parsed.words, s)
-            except Exception:  # noqa: BLE001  a suggestion is a courtesy, never a failure
-                results.suggestion = None
+            results.suggestion = self._suggest(gen, s, parsed.searched_for, parsed.words)
+
+    def _suggest(self, gen: _Generation, s: Searcher, text: str, words: list[str]) -> str | None:
+        """A "did you mean", remembered per generation (the same misspelling recurs,
+        and every keystroke of a half-typed word asks again)."""
+        key = (text, tuple(words))
+        cached = self._suggestions.get(gen.key, key)
+        if cached is not None:
+            return cached or None
+        try:
+            found = suggest(text, words, s)
+        except Exception:  # noqa: BLE001  a suggestion is a courtesy, never a failure
+            found = None
+        self._suggestions.put(gen.key, key, found or "")
+        return found
 
     def _hits(self, s: Searcher, docnums, marks: dict[str, set[bytes]],
               scores: np.ndarray | None) -> list[Hit]:
@@ -377,6 +416,14 @@ class Engine:
         if opened is None:
             return []
         gen, s = opened
+        cached = self._related.get(gen.key, (article_id, n))
+        if cached is not None:
+            return list(cached)
+        related = self._more_like(gen, s, article_id, n)
+        self._related.put(gen.key, (article_id, n), tuple(related))
+        return related
+
+    def _more_like(self, gen: _Generation, s: Searcher, article_id: str, n: int) -> list[Hit]:
         docnum = _docnum(s, article_id)
         if docnum is None:
             return []
