@@ -5,12 +5,15 @@ tests use) and returns the server without serving; `run` serves one app in
 this process; `serve` is what `archivist serve` calls.
 
 One Python process runs one thread at a time, so a single waitress process
-uses one core however many threads it has. `serve(..., workers=N)` binds
-the listening socket once and forks N worker processes that each build
-their own app (and so their own search engine) and accept connections from
-that shared socket: the classic pre-fork model, with the kernel handing
-each new connection to one idle worker. The parent only supervises: it
-restarts a worker that dies and stops them all on Ctrl+C or SIGTERM.
+uses one core however many threads it has. `serve(..., workers=N)` forks N
+worker processes that each build their own app (and so their own search
+engine) and listen on the same port with `SO_REUSEPORT`, so the kernel
+spreads new connections evenly over them. (A single shared listening socket
+would let whichever worker wakes first accept a burst of keep-alive
+connections and leave the others idle.) The parent holds the port bound,
+not listening, so it stays reserved while workers come and go; it only
+supervises: it restarts a worker that dies and stops them all on Ctrl+C or
+SIGTERM.
 
 Nothing here reads configuration: the caller passes it.
 """
@@ -71,19 +74,30 @@ def serve(make_app: Callable[[], Flask], host: str = "127.0.0.1", port: int = 50
     if workers <= 1:
         run(make_app(), host, port, threads)
         return
-    sock = socket.create_server((host, port), backlog=1024)
-    sock.setblocking(False)
-    print(f"Archivist is serving on http://{host}:{sock.getsockname()[1]}/ with {workers} "
+    reserved = _reuseport_socket(host, port)
+    address = reserved.getsockname()[:2]
+    print(f"Archivist is serving on http://{host}:{address[1]}/ with {workers} "
           "worker processes (Ctrl+C stops)", flush=True)
-    _Supervisor(sock, make_app, threads, workers).run()
+    _Supervisor(reserved, address, make_app, threads, workers).run()
+
+
+def _reuseport_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) that other processes may bind too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
 
 
 class _Supervisor:
     """The parent process of a pre-fork server: start, restart and stop workers."""
 
-    def __init__(self, sock: socket.socket, make_app: Callable[[], Flask], threads: int,
-                 workers: int) -> None:
-        self.sock, self.make_app, self.threads, self.workers = sock, make_app, threads, workers
+    def __init__(self, reserved: socket.socket, address: tuple, make_app: Callable[[], Flask],
+                 threads: int, workers: int) -> None:
+        self.reserved, self.address = reserved, address
+        self.make_app, self.threads, self.workers = make_app, threads, workers
         self.children: dict[int, float] = {}
         self.stopping = False
 
@@ -108,7 +122,7 @@ class _Supervisor:
         finally:
             signal.signal(signal.SIGTERM, previous)
             self._stop()
-            self.sock.close()
+            self.reserved.close()
 
     def _spawn(self) -> None:
         pid = os.fork()
@@ -117,7 +131,11 @@ class _Supervisor:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
-                server = create_server(self.make_app(), sockets=[self.sock],
+                self.reserved.close()
+                sock = _reuseport_socket(*self.address)
+                sock.listen(1024)
+                sock.setblocking(False)
+                server = create_server(self.make_app(), sockets=[sock],
                                        threads=self.threads, ident="archivist")
                 server.run()
             except BaseException as e:  # noqa: BLE001 -- say why, then leave without cleanup
