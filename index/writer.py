@@ -195,7 +195,13 @@ def _run(
     owner = {aid: src for src, st in before.items() for aid in st.articles}
     # A fresh generation must receive every file, so nothing is skipped by hash.
     skip_hashes = {} if fresh else {src: st.sha for src, st in before.items()}
-    writer = ix.writer(limitmb=options.limitmb)
+    if fresh and options.jobs > 1:
+        # A fresh generation has nothing to delete: Whoosh's multiprocessing
+        # writer can analyze documents in `jobs` processes, each writing its
+        # own segment (left unmerged; `archivist optimize` merges them).
+        writer = ix.writer(procs=options.jobs, limitmb=options.limitmb, multisegment=True)
+    else:
+        writer = ix.writer(limitmb=options.limitmb)
     try:
         for done, parsed in enumerate(_parse_all(found, skip_hashes, options), 1):
             if parsed is not None:
