@@ -27,6 +27,8 @@ def suggest(text: str, words: list[str], searcher) -> str | None:
     for word in words:
         if len(word) < MIN_LENGTH or word in replacements or word.isdigit():
             continue
+        if re.search(rf"(?<!\w){re.escape(word)}[*?~]", text):
+            continue  # a prefix, wildcard or fuzzy word is not meant to be a whole word
         analyzed = terms(word)
         if len(analyzed) != 1:
             continue  # a stop word, or a word the analyzer splits
@@ -71,7 +73,7 @@ def _closest(searcher, word: str) -> str | None:
             return None
         stems = sorted(stems, key=lambda t: -_frequency(reader, t))[:3]
         for stem in stems:
-            surface = _surface(searcher, stem)
+            surface = _surface(searcher, stem, folded)
             if not surface:
                 continue
             dist = _distance(normalize_word(surface), folded)
@@ -85,23 +87,32 @@ def _closest(searcher, word: str) -> str | None:
     return None
 
 
-def _surface(searcher, term: str) -> str | None:
-    """How `term` is written in the first article whose body contains it."""
+def _surface(searcher, term: str, near: str, samples: int = 8) -> str | None:
+    """How articles write `term`: of the spellings found in its first few
+    occurrences, the one closest to `near` (the stem "water" is written
+    "water", "waters" and "watered"; a reader who typed "wter" wants the first).
+    """
+    spellings: set[str] = set()
     for field in ("body", "title"):
         try:
             m = searcher.postings(field, term)
-            if not m.is_active():
-                continue
-            docnum = m.id()
-            chars = m.value_as("characters")
         except Exception:  # noqa: BLE001  no such term, or no stored offsets
             continue
-        stored = searcher.stored_fields(docnum).get(field) or ""
-        for _pos, start, end in chars[:1]:
-            word = stored[start:end]
-            if word:
-                return word
-    return None
+        while m.is_active() and len(spellings) < samples:
+            try:
+                chars = m.value_as("characters")
+            except Exception:  # noqa: BLE001  a field without stored offsets
+                break
+            stored = searcher.stored_fields(m.id()).get(field) or ""
+            for _pos, start, end in chars[:samples]:
+                if stored[start:end]:
+                    spellings.add(stored[start:end])
+            m.next()
+        if spellings:
+            break
+    if not spellings:
+        return None
+    return min(spellings, key=lambda w: (_distance(normalize_word(w), near), len(w), w))
 
 
 def _distance(a: str, b: str) -> int:
