@@ -110,7 +110,7 @@ class _GenerationCache:
 
     def put(self, gen_key: tuple, key, value) -> None:
         with self._lock:
-            if self._gen != gen_key:
+            if self._gen != gen_key or self.size <= 0:
                 return  # the index moved on while this value was made
             self._data[key] = value
             while len(self._data) > self.size:
@@ -120,7 +120,10 @@ class _GenerationCache:
 class Engine:
     """Searches one index directory (or one in-memory index, for tests)."""
 
-    def __init__(self, index_dir: str | Path | None, *, _ix=None) -> None:
+    def __init__(self, index_dir: str | Path | None, *, _ix=None,
+                 answer_cache: int = RESULT_CACHE_SIZE) -> None:
+        """`answer_cache` is how many whole answers to keep per generation
+        (0 turns the cache off: benchmarks measure the work, not the cache)."""
         self._dir = Path(index_dir) if index_dir is not None else None
         self._ram_ix = _ix
         self._lock = threading.Lock()
@@ -128,7 +131,7 @@ class Engine:
         self._retired: list[_Generation] = []
         self._next_check = 0.0
         self._local = threading.local()
-        self._answers = _GenerationCache(RESULT_CACHE_SIZE)
+        self._answers = _GenerationCache(answer_cache)
         self._related = _GenerationCache(RELATED_CACHE_SIZE)
         self._suggestions = _GenerationCache(RESULT_CACHE_SIZE)
 

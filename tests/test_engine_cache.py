@@ -49,3 +49,13 @@ def test_a_new_commit_is_never_answered_from_the_old_cache(tmp_path):
     assert not again.from_cache
     assert again.total == 2
     engine.close()
+
+
+def test_the_answer_cache_can_be_turned_off(tmp_path):
+    gen, ix = store.new_generation(tmp_path)
+    write_articles(ix, [_article(1, "wheat")])
+    store.make_current(tmp_path, gen)
+    engine = Engine(tmp_path, answer_cache=0)
+    engine.run(_request("wheat"))
+    assert not engine.run(_request("wheat")).from_cache
+    engine.close()

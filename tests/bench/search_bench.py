@@ -450,7 +450,9 @@ def measure(bench: BenchSet, queries: Sequence[Query], passes: int = 5) -> list[
     in Archivist, snippets not yet sanitized (later passes reuse both, as a
     server does for a popular query).
     """
-    engine, fts = Engine(bench.index), FtsEngine(bench.fts)
+    # No answer cache: every pass measures the search itself (snippet HTML and
+    # term postings stay cached, as in the server).
+    engine, fts = Engine(bench.index, answer_cache=0), FtsEngine(bench.fts)
     requests = [q.request() for q in queries]
     names = ("Archivist", "SQLite FTS5")
     runs: dict[str, list[list[float]]] = {name: [] for name in names}
@@ -484,7 +486,9 @@ def measure(bench: BenchSet, queries: Sequence[Query], passes: int = 5) -> list[
 
 def compare_totals(bench: BenchSet, queries: Sequence[Query]) -> list[tuple[Query, int, int]]:
     """(query, Archivist total, FTS5 total) for each query: do they agree?"""
-    engine, fts = Engine(bench.index), FtsEngine(bench.fts)
+    # No answer cache: every pass measures the search itself (snippet HTML and
+    # term postings stay cached, as in the server).
+    engine, fts = Engine(bench.index, answer_cache=0), FtsEngine(bench.fts)
     try:
         return [(q, engine.run(q.request()).total, fts.run(q).total) for q in queries]
     finally:
