@@ -28,6 +28,21 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+def _listeners(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (one per ready worker)."""
+    wanted = f"0100007F:{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for r in rows if r.split()[1] == wanted and r.split()[3] == "0A")
+
+
+def _gone(pid: int) -> bool:
+    """True once `pid` has exited (reaped, or a zombie whose files are closed)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def _get(port: int, path: str) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
         assert r.status == 200
@@ -58,21 +73,24 @@ def test_two_workers_serve_restart_a_dead_one_and_stop_together(tmp_path):
     )
     try:
         _wait_until(lambda: _get(port, "/api/search")["total"] == 30)
-        workers = _wait_until(lambda: len(_children(server.pid)) == 2 and _children(server.pid))
+        _wait_until(lambda: _listeners(port) == 2)  # both workers are listening
+        workers = _children(server.pid)
         os.kill(workers[0], signal.SIGKILL)
-        # Requests keep being answered while the supervisor replaces the worker.
+        # Once the dead worker's socket is gone (connections the kernel had
+        # already queued to it are reset: that is SO_REUSEPORT's price), the
+        # other worker answers while the supervisor replaces it.
+        _wait_until(lambda: _gone(workers[0]) and _listeners(port) >= 1)
         for _ in range(10):
             assert _get(port, "/api/search?q=energy")["total"] > 0
         replaced = _wait_until(
             lambda: len(_children(server.pid)) == 2 and workers[0] not in _children(server.pid)
         )
         assert replaced
+        _wait_until(lambda: _listeners(port) == 2)
         live = _children(server.pid)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
-        for pid in live:
-            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
-                f"/proc/{pid}/stat").read_text().split()[2]
+        assert all(_gone(pid) for pid in live)
     finally:
         if server.poll() is None:
             server.kill()
