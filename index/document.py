@@ -24,7 +24,7 @@ def to_document(article: Article, source_hash: str) -> dict:
         "id": article.id,
         "title": article.title,
         "body": article.body,
-        "tags": ",".join(t.key.replace(",", " ") for t in article.tags),
+        "tags": ",".join(t.key for t in article.tags),  # keys hold no commas (tag_key)
         "tag_labels": LABEL_SEPARATOR.join(t.label for t in article.tags),
         "dated": DATED if article.date else UNDATED,
         "source": article.source,

@@ -20,9 +20,9 @@ from index.article import Tag
 # Persian (U+06F0..) and Arabic-Indic (U+0660..) digits to ASCII.
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
-# Years below this in a numeric Y/M/D date are read as Persian solar years:
-# the solar calendar is ~621 years behind, so 1300..1500 is 1921..2121.
-_SOLAR_YEARS = range(1300, 1500)
+#: Years in this range, in a numeric date, are Persian solar years: the solar
+#: calendar is ~621 years behind, so 1300..1500 is 1921..2121.
+SOLAR_YEARS = range(1300, 1500)
 
 _YMD = re.compile(r"^\s*(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\b")
 _YEAR_ONLY = re.compile(r"^\s*(\d{4})\s*$")
@@ -50,7 +50,7 @@ def parse_date(text: str | None) -> dt.date | None:
     if m:
         y, mo, d = (int(g) for g in m.groups())
         try:
-            if y in _SOLAR_YEARS:
+            if y in SOLAR_YEARS:
                 return jdatetime.date(y, mo, d).togregorian()
             return dt.date(y, mo, d)
         except ValueError:
@@ -75,6 +75,15 @@ def split_tags(text: str) -> list[str]:
     return [p for p in re.split(r"[,،;]", text) if p.strip()]
 
 
+def tag_key(label: str) -> str:
+    """The key a tag is counted and filtered by: spaces collapsed, case folded.
+
+    Commas become spaces because the index keeps an article's tags as one
+    comma-separated keyword list, so a comma can never be inside a key.
+    """
+    return " ".join(str(label).replace(",", " ").split()).casefold()
+
+
 def normalize_tags(labels: Iterable[str]) -> tuple[Tag, ...]:
     """Trim tags, drop empty ones and case-insensitive duplicates.
 
@@ -88,8 +97,8 @@ def normalize_tags(labels: Iterable[str]) -> tuple[Tag, ...]:
         label = " ".join(str(raw).split())
         if not label:
             continue
-        key = label.casefold()
-        if key not in seen:
+        key = tag_key(label)
+        if key and key not in seen:
             seen[key] = Tag(key=key, label=label)
     return tuple(seen.values())
 

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import jdatetime
 
-from index.normalize import to_ascii_digits
+from index.normalize import SOLAR_YEARS, tag_key, to_ascii_digits
 
 MAX_Q = 500
 MAX_PAGE = 1000
@@ -34,8 +34,6 @@ MAX_TAG_LENGTH = 200
 SORTS = ("relevance", "newest", "oldest")
 UNDATED_MODES = ("include", "only", "exclude")
 
-# Years in this range are Persian solar years (as in `index.normalize`).
-_SOLAR_YEARS = range(1300, 1500)
 _DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
 
@@ -53,7 +51,7 @@ def date_bounds(text: str) -> tuple[dt.date, dt.date] | None:
     year = int(m.group(1))
     month = int(m.group(2)) if m.group(2) else None
     day = int(m.group(3)) if m.group(3) else None
-    solar = year in _SOLAR_YEARS
+    solar = year in SOLAR_YEARS
     make = jdatetime.date if solar else dt.date
     try:
         if day is not None:
@@ -76,13 +74,8 @@ def date_bounds(text: str) -> tuple[dt.date, dt.date] | None:
 
 
 def normalize_tag(value: str) -> str:
-    """A tag as the index spells its key: trimmed, spaces collapsed, case folded.
-
-    Commas become spaces because the index splits the tag list on commas
-    (see `index.document.to_document`), so a comma can never be inside a key.
-    """
-    key = " ".join(_clean(str(value)).split()).casefold().replace(",", " ")
-    return key.strip().lower()
+    """A typed tag as the index spells its key (`index.normalize.tag_key`)."""
+    return tag_key(_clean(str(value)))
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from whoosh.support.levenshtein import levenshtein as _distance
+
 from index.analysis import normalize_word, terms
 
 #: Only words at least this long get corrected (short ones are too ambiguous).
@@ -113,14 +115,3 @@ def _surface(searcher, term: str, near: str, samples: int = 8) -> str | None:
     if not spellings:
         return None
     return min(spellings, key=lambda w: (_distance(normalize_word(w), near), len(w), w))
-
-
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance (the words are short; a plain table is enough)."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
