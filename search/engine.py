@@ -51,7 +51,7 @@ from search.query import (
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
 from search.scoring import evaluate
-from search.suggest import suggest
+from search.suggest import Lexicon, suggest
 
 NOT_INDEXED = "The archive is not indexed yet."
 REFRESH_SECONDS = 0.5
@@ -337,7 +337,8 @@ class Engine:
         if cached is not None:
             return cached or None
         try:
-            found = suggest(text, words, s)
+            lexicon = gen.columns.memo(("lexicon", "body"), lambda: Lexicon(s.reader()))
+            found = suggest(text, words, s, lexicon)
         except Exception:  # noqa: BLE001  a suggestion is a courtesy, never a failure
             found = None
         self._suggestions.put(gen.key, key, found or "")

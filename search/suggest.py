@@ -6,6 +6,12 @@ frequent index term within a small edit distance. The index holds stems
 word as it is written in an article containing that term: the stored text
 at the term's stored character offsets.
 
+Candidates come from a `Lexicon`: the body field's terms, grouped by first
+letter, read once per index generation. Edit distances against a whole
+group are computed by rapidfuzz (optimal string alignment, the same
+distance Whoosh's `terms_within` uses) in one call, instead of one Python
+loop per term.
+
 Suggestions are only made when a search finds few results; this module
 reads the index and never runs the search itself.
 """
@@ -13,8 +19,10 @@ reads the index and never runs the search itself.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
-from whoosh.support.levenshtein import levenshtein as _distance
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from index.analysis import normalize_word, terms
 
@@ -22,9 +30,39 @@ from index.analysis import normalize_word, terms
 MIN_LENGTH = 3
 
 
-def suggest(text: str, words: list[str], searcher) -> str | None:
-    """`text` with unknown words replaced by known ones, or None if nothing changed."""
+class Lexicon:
+    """The terms of one field of one index generation, by first character.
+
+    Misspellings rarely change a word's first letter, so only terms that
+    share it are compared (as Whoosh does with `prefix=1`).
+    """
+
+    def __init__(self, reader, fieldname: str = "body") -> None:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for btext in reader.lexicon(fieldname):
+            term = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+            groups[term[:1]].append(term)
+        self._groups = dict(groups)
+
+    def within(self, word: str, maxdist: int) -> list[str]:
+        """Terms starting like `word` at most `maxdist` edits away from it."""
+        group = self._groups.get(word[:1])
+        if not group:
+            return []
+        found = process.extract(word, group, scorer=OSA.distance,
+                                score_cutoff=maxdist, limit=None)
+        return [term for term, _dist, _i in found]
+
+
+def suggest(text: str, words: list[str], searcher, lexicon: Lexicon | None = None) -> str | None:
+    """`text` with unknown words replaced by known ones, or None if nothing changed.
+
+    `lexicon` is the body field's `Lexicon`; pass the one kept for the
+    searcher's generation (one is read from the searcher when it is None).
+    """
     reader = searcher.reader()
+    if lexicon is None:
+        lexicon = Lexicon(reader)
     replacements: dict[str, str] = {}
     for word in words:
         if len(word) < MIN_LENGTH or word in replacements or word.isdigit():
@@ -37,7 +75,7 @@ def suggest(text: str, words: list[str], searcher) -> str | None:
         term = analyzed[0]
         if _frequency(reader, term) > 0:
             continue
-        surface = _closest(searcher, word)
+        surface = _closest(searcher, lexicon, word)
         if surface is None:
             continue
         if word.islower():
@@ -56,7 +94,7 @@ def _frequency(reader, term: str) -> int:
     return sum(reader.doc_frequency(f, term) for f in ("title", "body"))
 
 
-def _closest(searcher, word: str) -> str | None:
+def _closest(searcher, lexicon: Lexicon, word: str) -> str | None:
     """The archive's word closest to `word`, as written in an article.
 
     The index holds stems, and a misspelled word's stem may be far from the
@@ -68,17 +106,13 @@ def _closest(searcher, word: str) -> str | None:
     folded = normalize_word(word)
     best, best_key = None, None
     for cut in range(len(folded), max(MIN_LENGTH, len(folded) - 4) - 1, -1):
-        start = folded[:cut]
-        try:
-            stems = list(reader.terms_within("body", start, 1 if cut <= 5 else 2, prefix=1))
-        except Exception:  # noqa: BLE001  a reader that cannot do this: no suggestion
-            return None
+        stems = lexicon.within(folded[:cut], 1 if cut <= 5 else 2)
         stems = sorted(stems, key=lambda t: -_frequency(reader, t))[:3]
         for stem in stems:
             surface = _surface(searcher, stem, folded)
             if not surface:
                 continue
-            dist = _distance(normalize_word(surface), folded)
+            dist = OSA.distance(normalize_word(surface), folded)
             if dist == 0 or dist > 2:
                 continue
             key = (dist, -_frequency(reader, stem))
@@ -100,7 +134,11 @@ def _surface(searcher, term: str, near: str, samples: int = 8) -> str | None:
             m = searcher.postings(field, term)
         except Exception:  # noqa: BLE001  no such term, or no stored offsets
             continue
-        while m.is_active() and len(spellings) < samples:
+        # At most `samples` articles are read: a common term written one way
+        # everywhere must not load every article that contains it.
+        for _ in range(samples):
+            if not m.is_active():
+                break
             try:
                 chars = m.value_as("characters")
             except Exception:  # noqa: BLE001  a field without stored offsets
@@ -114,4 +152,4 @@ def _surface(searcher, term: str, near: str, samples: int = 8) -> str | None:
             break
     if not spellings:
         return None
-    return min(spellings, key=lambda w: (_distance(normalize_word(w), near), len(w), w))
+    return min(spellings, key=lambda w: (OSA.distance(normalize_word(w), near), len(w), w))

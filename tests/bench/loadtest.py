@@ -436,6 +436,18 @@ def resources(pid: int) -> tuple[int, int]:
     return rss, fds
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and its children
+    that are still alive (the server's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0.0
+    for p in (pid, *map(int, children)):
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -560,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         load.start()
         time.sleep(warmup)
         samples.append((0.0, *resources(server.pid)))
+        cpu0 = (cpu_seconds(server.pid), time.process_time())
         load.record()
         if reindexer:
             reindexer.start()
@@ -574,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
                 next_sample += 30
             time.sleep(0.2)
         samples.append((time.monotonic() - t0, *resources(server.pid)))
+        cpu1 = (cpu_seconds(server.pid), time.process_time())
         load.finish()
     finally:
         load.stop.set()
@@ -591,6 +605,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(plan.articles)} articles drawn on")
     print(f"- load average (1/5/15 min) before: {load_before}; after: {load_after}; "
           f"{os.cpu_count()} CPUs")
+    served = sum(len(t.latencies) for t in load.tallies.values())
+    if served:
+        server_ms = (cpu1[0] - cpu0[0]) / served * 1000
+        client_ms = (cpu1[1] - cpu0[1]) / served * 1000
+        print(f"- CPU per request: server {server_ms:.1f} ms, load generator "
+              f"{client_ms:.1f} ms (both share the {os.cpu_count()} CPUs)")
     if reindexer:
         for name, secs, outcome in reindexer.log:
             print(f"- {name} reindex: {secs:.0f} s, `{outcome}`")
