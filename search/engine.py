@@ -317,7 +317,7 @@ class Engine:
                      page * request.per_page)
         page_docs = order[(page - 1) * request.per_page: page * request.per_page]
         marks = highlight_terms(q, s.reader())
-        results.hits = self._hits(s, page_docs, marks,
+        results.hits = self._hits(s, cols, page_docs, marks,
                                   scores if by_score else None)
 
         results.tag_facet = facets.tag_facet(
@@ -344,11 +344,11 @@ class Engine:
         self._suggestions.put(gen.key, key, found or "")
         return found
 
-    def _hits(self, s: Searcher, docnums, marks: dict[str, set[bytes]],
+    def _hits(self, s: Searcher, cols: Columns, docnums, marks: dict[str, set[bytes]],
               scores: np.ndarray | None) -> list[Hit]:
         docnums = [int(d) for d in docnums]
-        title_spans = _char_spans(s, "title", marks["title"], docnums)
-        body_spans = _char_spans(s, "body", marks["body"], docnums)
+        title_spans = _char_spans(s, cols, "title", marks["title"], docnums)
+        body_spans = _char_spans(s, cols, "body", marks["body"], docnums)
         stored = [s.stored_fields(d) for d in docnums]
         pieces: list[snippets.Piece] = []
         layout = []
@@ -389,7 +389,7 @@ class Engine:
         opened = self._open()
         if opened is None:
             return None
-        _gen, s = opened
+        gen, s = opened
         docnum = _docnum(s, article_id)
         if docnum is None:
             return None
@@ -401,9 +401,9 @@ class Engine:
                 marks = highlight_terms(bounded(parsed.query, s.reader()), s.reader())
         title = fields.get("title") or ""
         body = fields.get("body") or ""
-        title_spans = [(a, b) for a, b, _ in _char_spans(s, "title", marks["title"],
+        title_spans = [(a, b) for a, b, _ in _char_spans(s, gen.columns, "title", marks["title"],
                                                           [docnum]).get(docnum, [])]
-        body_spans = [(a, b) for a, b, _ in _char_spans(s, "body", marks["body"],
+        body_spans = [(a, b) for a, b, _ in _char_spans(s, gen.columns, "body", marks["body"],
                                                          [docnum]).get(docnum, [])]
         pieces = [snippets.Piece(title, title_spans), *snippets.paragraphs(body, body_spans)]
         html = snippets.render(pieces)
@@ -444,7 +444,8 @@ class Engine:
         match.mask[docnum] = False
         docs = np.flatnonzero(match.mask)
         order = _top(gen.columns, docs, match.score, "newest", n)[:n]
-        return self._hits(s, order, {"title": set(), "body": set()}, match.score)
+        return self._hits(s, gen.columns, order, {"title": set(), "body": set()},
+                          match.score)
 
     # -- tags and figures --------------------------------------------------
 
@@ -573,30 +574,44 @@ def _top(cols: Columns, docs: np.ndarray, scores: np.ndarray | None, by: str,
     return docs[order][:k]
 
 
-def _char_spans(s: Searcher, fieldname: str, terms: set[bytes],
+def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
                 docnums: list[int]) -> dict[int, list[tuple[int, int, int]]]:
     """Stored character ranges of `terms` in each of `docnums`.
 
-    One pass over each term's postings, skipping straight to the wanted
-    documents, so cost grows with terms × page size, not with text length.
+    The generation's cached postings (`Columns.term`) say which of the
+    documents hold each term, so only those (term, document) pairs are
+    looked up, each by skipping straight to it in the segment's own
+    postings. Cost grows with the marks on the page, not with text length
+    or with terms the page's documents do not contain.
     """
     out: dict[int, list[tuple[int, int, int]]] = {}
     if not terms or not docnums:
         return out
-    wanted = sorted(set(docnums))
+    reader = s.reader()
+    wanted = np.array(sorted(set(docnums)), dtype=np.int64)
+    leaves = list(reader.leaf_readers())
+    bases = np.array([base for _seg, base in leaves], dtype=np.int64)
     for ti, term in enumerate(sorted(terms)[:MAX_MARKED_TERMS]):
-        try:
-            m = s.postings(fieldname, term)
-        except TermNotFound:  # the term is not in this field
+        ids = cols.term(reader, fieldname, term).ids
+        present = wanted[np.isin(wanted, ids, assume_unique=True)]
+        if not len(present):
             continue
-        for d in wanted:
-            if not m.is_active():
-                break
-            if m.id() < d:
-                m.skip_to(d)
+        segment_of = np.searchsorted(bases, present, side="right") - 1
+        for leaf in np.unique(segment_of):
+            segreader, base = leaves[leaf]
+            try:
+                m = segreader.postings(fieldname, term)
+            except TermNotFound:
+                continue
+            m = getattr(m, "child", m)  # no deleted-docs filter: these docs are live
+            for d in present[segment_of == leaf].tolist():
+                local = d - base
+                if m.is_active() and m.id() < local:
+                    m.skip_to(local)
                 if not m.is_active():
                     break
-            if m.id() == d:
+                if m.id() != local:
+                    continue
                 try:
                     chars = m.value_as("characters")
                 except Exception:  # noqa: BLE001  no stored offsets: nothing to mark

@@ -18,7 +18,8 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from functools import lru_cache
+from urllib.parse import quote_plus
 
 import jdatetime
 
@@ -37,6 +38,7 @@ UNDATED_MODES = ("include", "only", "exclude")
 _DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
 
+@lru_cache(maxsize=4096)
 def date_bounds(text: str) -> tuple[dt.date, dt.date] | None:
     """The first and last day (inclusive) a typed date stands for, or None.
 
@@ -73,9 +75,17 @@ def date_bounds(text: str) -> tuple[dt.date, dt.date] | None:
     return start, end
 
 
+@lru_cache(maxsize=8192)
 def normalize_tag(value: str) -> str:
     """A typed tag as the index spells its key (`index.normalize.tag_key`)."""
     return tag_key(_clean(str(value)))
+
+
+@lru_cache(maxsize=8192)
+def _quote(value: str) -> str:
+    # What `urlencode` does to each name and value. A results page quotes the
+    # same search text and tags for every one of its dozens of links.
+    return quote_plus(value, safe="")
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
@@ -190,8 +200,11 @@ class SearchRequest:
         return params
 
     def to_query_string(self) -> str:
-        """`to_params` URL-encoded, without the leading `?` ("" for defaults)."""
-        return urlencode(self.to_params())
+        """`to_params` URL-encoded, without the leading `?` ("" for defaults).
+
+        The same string `urllib.parse.urlencode(self.to_params())` gives.
+        """
+        return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in self.to_params())
 
     # -- facts -----------------------------------------------------------
 
@@ -211,7 +224,16 @@ class SearchRequest:
     # -- transitions (each returns a new request) --------------------------
 
     def _refine(self, **changes) -> SearchRequest:
-        return dataclasses.replace(self, page=1, **changes)
+        # What dataclasses.replace(self, page=1, **changes) does, written out:
+        # presenters make dozens of these per page and replace() is slow.
+        fields = {
+            "q": self.q, "tags": self.tags, "not_tags": self.not_tags,
+            "date_from": self.date_from, "date_to": self.date_to,
+            "undated": self.undated, "sort": self.sort, "page": 1,
+            "per_page": self.per_page,
+        }
+        fields.update(changes)
+        return SearchRequest(**fields)
 
     def with_query(self, q: str) -> SearchRequest:
         """Search for other text (cut to `MAX_Q` characters)."""

@@ -17,14 +17,29 @@ from flask import g, url_for
 from search.request import DEFAULT_PER_PAGE, SearchRequest
 
 
-def _route(endpoint: str) -> str:
+class _Memo:
+    """URLs already worked out during this request (kept on `flask.g`)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, str] = {}
+        self.searches: dict[SearchRequest, str] = {}
+
+
+def _memo() -> _Memo:
+    memo = g.get("archivist_links")
+    if memo is None:
+        memo = g.archivist_links = _Memo()
+    return memo
+
+
+def _route(endpoint: str, memo: _Memo | None = None) -> str:
     """`url_for(endpoint)`, worked out once per request.
 
     A results page links to the same few routes dozens of times (every
     facet value, chip and page number); building each with `url_for` was a
     measurable share of a page's time.
     """
-    routes = g.setdefault("archivist_routes", {})
+    routes = (memo or _memo()).routes
     url = routes.get(endpoint)
     if url is None:
         url = routes[endpoint] = url_for(endpoint)
@@ -37,8 +52,16 @@ def _with_query(base: str, request: SearchRequest | None) -> str:
 
 
 def search_url(request: SearchRequest) -> str:
-    """The search page showing `request`."""
-    return _with_query(_route("pages.search"), request)
+    """The search page showing `request`.
+
+    Remembered for the rest of the request: a page links to the same state
+    several times (a tag on many hits, and again in the tag facet).
+    """
+    memo = _memo()
+    url = memo.searches.get(request)
+    if url is None:
+        url = memo.searches[request] = _with_query(_route("pages.search", memo), request)
+    return url
 
 
 def article_url(article_id: str, request: SearchRequest | None = None) -> str:
