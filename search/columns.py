@@ -18,6 +18,7 @@ This module reads the index; it never writes it and never makes HTML.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -262,6 +263,36 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     if not ids_parts:
         return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
     return Postings(np.concatenate(ids_parts), np.concatenate(weight_parts))
+
+
+def seek(m, docnum: int) -> bool | None:
+    """Move the leaf matcher `m` forward to `docnum`.
+
+    True when `m` now stands on `docnum`, False when it stands past it (the
+    term is not in that document), None when its postings are used up.
+    W3 matchers skip whole blocks by their largest id and then bisect the
+    block's ids; Whoosh's own `skip_to` steps through the block one posting
+    at a time, a Python call each. Other matchers use `skip_to`.
+    """
+    if all(hasattr(m, a) for a in ("_maxid", "_read_ids", "_next_block", "_atend")):
+        while not m._atend and m._maxid < docnum:
+            m._next_block()
+        if m._atend:
+            return None
+        if m._ids is None:
+            m._read_ids()
+        i = bisect_left(m._ids, docnum, m._i)
+        if i >= m._blocklength:  # cannot happen (the block's largest id >= docnum)
+            return None
+        m._i = i
+        return m._ids[i] == docnum
+    if not m.is_active():
+        return None
+    if m.id() < docnum:
+        m.skip_to(docnum)
+        if not m.is_active():
+            return None
+    return m.id() == docnum
 
 
 def _days(reader, n: int) -> np.ndarray:

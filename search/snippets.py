@@ -71,7 +71,7 @@ def render(pieces: Sequence[Piece]) -> list[Markup]:
         for i, html in enumerate(marked):
             hit = _cache.get(html)
             if hit is not None:
-                out[i] = hit
+                out[i] = Markup(hit)
             else:
                 todo.append(i)
     if todo:
@@ -81,7 +81,10 @@ def render(pieces: Sequence[Piece]) -> list[Markup]:
             cleaned = [cleaner.clean(marked[i]) for i in todo]
         with _cache_lock:
             for i, html in zip(todo, cleaned, strict=True):
-                out[i] = _cache[marked[i]] = Markup(html)
+                # Kept as plain str: a Markup is an object the garbage
+                # collector must walk, a str is not.
+                _cache[marked[i]] = html
+                out[i] = Markup(html)
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
     return out
@@ -90,7 +93,7 @@ def render(pieces: Sequence[Piece]) -> list[Markup]:
 # Joins the pieces of one bleach call; removed from article text beforehand.
 _SEPARATOR = "\ue000"
 _CACHE_SIZE = 8192
-_cache: OrderedDict[str, Markup] = OrderedDict()
+_cache: OrderedDict[str, str] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -104,7 +107,7 @@ def _mark(piece: Piece) -> str:
     text = piece.text
     parts = []
     pos = 0
-    for start, end in _merge(piece.spans, len(text)):
+    for start, end in _merge(piece.spans, text):
         parts.append(_text(text[pos:start]))
         parts.append("<mark>" + _text(text[start:end]) + "</mark>")
         pos = end
@@ -112,13 +115,18 @@ def _mark(piece: Piece) -> str:
     return "".join(parts)
 
 
-def _merge(spans, limit: int) -> list[tuple[int, int]]:
+def _merge(spans, text: str) -> list[tuple[int, int]]:
+    """Spans clipped to `text`, sorted, and joined where they overlap or only
+    spaces part them: "oil prices" is one mark, not two (easier to read,
+    and half the tags for the sanitizer to check)."""
+    limit = len(text)
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         start, end = max(0, start), min(limit, end)
         if end <= start:
             continue
-        if merged and start <= merged[-1][1]:
+        gap = text[merged[-1][1]:start] if merged else "x"
+        if merged and (start <= merged[-1][1] or (len(gap) <= 2 and not gap.strip(" "))):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))

@@ -95,3 +95,21 @@ def test_two_workers_serve_restart_a_dead_one_and_stop_together(tmp_path):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_settle_heap_freezes_what_the_app_built(tmp_path):
+    # Run in a child: gc.freeze would otherwise reach into this test process.
+    code = (
+        "import gc\n"
+        "from webui import create_app\n"
+        "from webui.server import settle_heap\n"
+        f"app = create_app({{'INDEX_DIR': {str(tmp_path / 'ix')!r}}})\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "settle_heap()\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+        "print('frozen', gc.get_freeze_count())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("frozen")

@@ -29,3 +29,13 @@ def test_passages_inside_long_sentences_start_and_end_on_words():
     for piece in passages(text, spans):
         core = piece.text.removeprefix("… ").removesuffix(" …").rstrip(".")
         assert all(w in WORDS for w in core.split()), core
+
+
+def test_words_next_to_each_other_share_one_mark():
+    from search.snippets import Piece, render
+
+    text = "Crude oil prices rose; oil, then prices."
+    spans = [(6, 9), (10, 16), (23, 26), (33, 39)]
+    html = str(render([Piece(text, spans)])[0])
+    assert html == ("Crude <mark>oil prices</mark> rose; <mark>oil</mark>, then "
+                    "<mark>prices</mark>.")
