@@ -8,7 +8,7 @@ second, independent guard. Its output is a `markupsafe.Markup`, the only
 type a template may print unescaped. Titles, snippets and the article page
 all go through `render`.
 
-Choosing what to show is plain text work: `passages` picks up to three
+Choosing what to show is plain text work: `passages` picks up to two
 sentence-bounded passages of about 200 characters around the best matches
 (the character ranges come from the index's stored term offsets, so a long
 article is never re-analyzed), `lead` gives an article's opening when only
@@ -28,7 +28,9 @@ import bleach
 from markupsafe import Markup
 
 SNIPPET_SIZE = 200
-MAX_SNIPPETS = 3
+#: Passages per hit: two show a query's words in two places while keeping a
+#: results page scannable (three made a hit five or six lines long).
+MAX_SNIPPETS = 2
 ELLIPSIS = "…"
 
 # A sentence ends at . ! ? (Latin or Arabic question mark) or an ellipsis,

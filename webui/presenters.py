@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from search.request import SearchRequest
 from search.results import ArticleView, Hit, HitTag, SearchResults
+from search.snippets import MAX_SNIPPETS
 from webui import histogram
 from webui.links import (
     api_search_url,
@@ -214,7 +215,7 @@ def hit_view(hit: Hit, request: SearchRequest) -> HitView:
         date_text=date_text(hit.date),
         kind=hit.kind,
         tags=_tag_links(hit.tags, request),
-        snippets=list(hit.snippets[:3]),
+        snippets=list(hit.snippets[:MAX_SNIPPETS]),
     )
 
 
