@@ -231,6 +231,22 @@ class Columns:
         return label
 
 
+def leaf_postings(segreader, fieldname: str, btext: bytes):
+    """The matcher of one term in one segment, deleted documents included.
+
+    Whoosh's `SegmentReader.postings` builds a set of the segment's deleted
+    documents and a filter over them on every call; callers here mask
+    deleted documents themselves (`Columns.live`) or ask only for live ones,
+    so the segment's terms reader is asked directly when it can be. Raises
+    TermNotFound when the segment lacks the term.
+    """
+    terms = getattr(segreader, "_terms", None)
+    if terms is not None and hasattr(terms, "matcher") and fieldname in segreader.schema:
+        return terms.matcher(fieldname, btext, segreader.schema[fieldname].format)
+    m = segreader.postings(fieldname, btext)
+    return getattr(m, "child", m)
+
+
 def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     """All postings of a term across segments, as arrays (deleted docs included).
 
@@ -241,10 +257,9 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     ids_parts, weight_parts = [], []
     for segreader, base in reader.leaf_readers():
         try:
-            m = segreader.postings(fieldname, btext)
+            m = leaf_postings(segreader, fieldname, btext)
         except TermNotFound:  # the term is not in this segment
             continue
-        m = getattr(m, "child", m)  # unwrap the deleted-docs filter; `live` masks those
         if all(hasattr(m, a) for a in ("_read_ids", "_read_weights", "_next_block", "_atend")):
             while not m._atend:
                 m._read_ids()

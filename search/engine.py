@@ -39,7 +39,7 @@ from whoosh.searching import Searcher
 from index import store
 from index.document import split_labels
 from search import facets, snippets
-from search.columns import Columns, seek
+from search.columns import Columns, leaf_postings, seek
 from search.query import (
     ParsedQuery,
     bounded,
@@ -608,10 +608,9 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
         for leaf in np.unique(segment_of):
             segreader, base = leaves[leaf]
             try:
-                m = segreader.postings(fieldname, term)
+                m = leaf_postings(segreader, fieldname, term)
             except TermNotFound:
                 continue
-            m = getattr(m, "child", m)  # no deleted-docs filter: these docs are live
             for d in present[segment_of == leaf].tolist():
                 found = seek(m, d - base)
                 if found is None:
