@@ -439,15 +439,18 @@ class Engine:
         docnum = _docnum(s, article_id)
         if docnum is None:
             return []
+        # As Lucene's MoreLikeThis does, each telling term is looked for in
+        # the field it was drawn from (half the postings of asking both).
+        key_terms: list[tuple[str, str, float]] = []
         try:
-            key_terms = s.key_terms([docnum], "body", numterms=12)
-            key_terms += s.key_terms([docnum], "title", numterms=4)
+            for field, count in (("body", 12), ("title", 4)):
+                key_terms += [(field, t, w) for t, w in s.key_terms([docnum], field,
+                                                                     numterms=count)]
         except Exception:  # noqa: BLE001  an empty or odd body has no key terms
             key_terms = []
         if not key_terms:
             return []
-        q = wq.Or([wq.Term(f, t, boost=max(w, 0.01))
-                   for t, w in key_terms for f in ("title", "body")])
+        q = wq.Or([wq.Term(f, t, boost=max(w, 0.01)) for f, t, w in key_terms])
         match = evaluate(q, gen.columns, s)
         match.mask[docnum] = False
         docs = np.flatnonzero(match.mask)
