@@ -48,6 +48,45 @@ class Postings:
     weights: np.ndarray
 
 
+class BlockCache:
+    """Decoded posting blocks of one generation, kept for its threads (an LRU).
+
+    Reading a block of Whoosh's W3 postings means unpickling all of it
+    (ids, weights and every posting's character offsets), and the same
+    blocks come back again and again: common words' blocks for every page
+    that shows their matches. A block is known by its segment's position in
+    the reader and its offset in that segment's postings file. Entries are
+    shared read-only; a block's values are kept as a tuple (of bytes), which
+    the garbage collector stops tracking.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fill(self, m, leaf: int) -> None:
+        """Give the W3 matcher `m` the data and ids of the block it stands on."""
+        if m._data is not None:
+            return
+        key = (leaf, m._dataoffset)
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None:
+                self._data.move_to_end(key)
+        if entry is None:
+            m._read_ids()  # reads the block's data and decodes its ids
+            data = m._data
+            if len(data) > 2 and isinstance(data[2], list):
+                data = (*data[:2], tuple(data[2]), *data[3:])
+            entry = (data, m._ids)
+            with self._lock:
+                self._data[key] = entry
+                while len(self._data) > self.size:
+                    self._data.popitem(last=False)
+        m._data, m._ids = entry
+
+
 @dataclass
 class Columns:
     """The arrays of one generation (see the module docstring)."""
@@ -71,6 +110,7 @@ class Columns:
     _terms: OrderedDict = field(default_factory=OrderedDict)
     _memo: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    blocks: BlockCache = field(default_factory=BlockCache)
 
     @property
     def doc_count_live(self) -> int:
@@ -149,7 +189,7 @@ class Columns:
             if hit is not None:
                 self._terms.move_to_end(key)
                 return hit
-        postings = read_postings(reader, fieldname, btext)
+        postings = read_postings(reader, fieldname, btext, self.blocks)
         with self._lock:
             self._terms[key] = postings
             while len(self._terms) > _TERM_CACHE_SIZE:
@@ -247,22 +287,32 @@ def leaf_postings(segreader, fieldname: str, btext: bytes):
     return getattr(m, "child", m)
 
 
-def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
+def _is_w3(m) -> bool:
+    return all(hasattr(m, a) for a in ("_maxid", "_read_ids", "_read_weights", "_read_data",
+                                       "_dataoffset", "_next_block", "_atend"))
+
+
+def read_postings(reader, fieldname: str, btext: bytes,
+                  blocks: BlockCache | None = None) -> Postings:
     """All postings of a term across segments, as arrays (deleted docs included).
 
     Whoosh's W3 posting blocks already hold arrays of ids and weights; they
-    are taken a block at a time. Any other matcher is read one posting at a
-    time, which is slower but gives the same arrays.
+    are taken a block at a time (through `blocks` when given). Any other
+    matcher is read one posting at a time, which is slower but gives the
+    same arrays.
     """
     ids_parts, weight_parts = [], []
-    for segreader, base in reader.leaf_readers():
+    for leaf, (segreader, base) in enumerate(reader.leaf_readers()):
         try:
             m = leaf_postings(segreader, fieldname, btext)
         except TermNotFound:  # the term is not in this segment
             continue
-        if all(hasattr(m, a) for a in ("_read_ids", "_read_weights", "_next_block", "_atend")):
+        if _is_w3(m):
             while not m._atend:
-                m._read_ids()
+                if blocks is not None:
+                    blocks.fill(m, leaf)
+                if m._ids is None:
+                    m._read_ids()
                 m._read_weights()
                 ids_parts.append(np.asarray(m._ids, dtype=np.int64) + base)
                 weight_parts.append(np.asarray(m._weights, dtype=np.float32))
@@ -280,21 +330,24 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     return Postings(np.concatenate(ids_parts), np.concatenate(weight_parts))
 
 
-def seek(m, docnum: int) -> bool | None:
-    """Move the leaf matcher `m` forward to `docnum`.
+def seek(m, docnum: int, blocks: BlockCache | None = None, leaf: int = 0) -> bool | None:
+    """Move the leaf matcher `m` (of segment number `leaf`) forward to `docnum`.
 
     True when `m` now stands on `docnum`, False when it stands past it (the
     term is not in that document), None when its postings are used up.
     W3 matchers skip whole blocks by their largest id and then bisect the
-    block's ids; Whoosh's own `skip_to` steps through the block one posting
-    at a time, a Python call each. Other matchers use `skip_to`.
+    block's ids (read through `blocks` when given); Whoosh's own `skip_to`
+    steps through the block one posting at a time, a Python call each.
+    Other matchers use `skip_to`.
     """
-    if all(hasattr(m, a) for a in ("_maxid", "_read_ids", "_next_block", "_atend")):
+    if _is_w3(m):
         while not m._atend and m._maxid < docnum:
             m._next_block()
         if m._atend:
             return None
         if m._ids is None:
+            if blocks is not None:
+                blocks.fill(m, leaf)
             m._read_ids()
         i = bisect_left(m._ids, docnum, m._i)
         if i >= m._blocklength:  # cannot happen (the block's largest id >= docnum)

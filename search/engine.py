@@ -615,7 +615,7 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
             except TermNotFound:
                 continue
             for d in present[segment_of == leaf].tolist():
-                found = seek(m, d - base)
+                found = seek(m, d - base, cols.blocks, int(leaf))
                 if found is None:
                     break
                 if not found:
