@@ -558,8 +558,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds of measured load (default 60; 600 with --soak)")
     ap.add_argument("--warmup", type=float, default=None,
                     help="seconds of unmeasured load first (default 10; 60 with --soak)")
-    ap.add_argument("--threads", type=int, default=8,
-                    help="server threads per worker (default 8)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="server threads per worker (default 1, as `archivist serve` "
+                         "uses with several workers)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="server worker processes (default: one per core)")
     ap.add_argument("--during-reindex", action="store_true",
