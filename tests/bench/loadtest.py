@@ -459,6 +459,24 @@ def machine_ticks() -> tuple[int, int]:
     return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
 
 
+def python_speed() -> float:
+    """Milliseconds this machine takes for a fixed pure-Python loop, right now.
+
+    A yardstick printed with every report: on a shared virtual machine the
+    same code runs at different speeds from one hour to the next (measured
+    here: 0.5 to 1.1 s for this loop), so figures from different runs are
+    compared with it in mind.
+    """
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -577,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     log = ws.folder / "serve.log"
     server = start_server(ws.index_dir, port, args.threads, log, args.workers)
     load_before = load_average()
+    speed = python_speed()
     load = Load(port, plan, args.clients)
     samples: list[tuple[float, int, int]] = []
     reindexer = Reindexer(ws) if args.during_reindex else None
@@ -616,7 +635,8 @@ def main(argv: list[str] | None = None) -> int:
           f"worker process(es) x {args.threads} threads; clients without think time; "
           f"{len(plan.articles)} articles drawn on")
     print(f"- load average (1/5/15 min) before: {load_before}; after: {load_after}; "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs; a reference pure-Python loop (2M additions) took "
+          f"{speed:.0f} ms before the run")
     served = sum(len(t.latencies) for t in load.tallies.values())
     if served:
         server_ms = (cpu1[0] - cpu0[0]) / served * 1000
