@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -28,11 +29,32 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def _listeners(port: int) -> int:
-    """How many sockets listen on 127.0.0.1:`port` (one per ready worker)."""
-    wanted = f"0100007F:{port:04X}"
-    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for r in rows if r.split()[1] == wanted and r.split()[3] == "0A")
+def _ready(pid: int) -> bool:
+    """True once worker `pid` has built its app and its server (waitress has
+    started its task thread, so the process runs more than one thread)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1]) >= 2
+    return False
+
+
+def _connections(server_pid: int, port: int) -> list[int]:
+    """Client connections held by each worker of the server on `port`."""
+    established = set()
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = row.split()
+        if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "01":
+            established.add(f[9])
+    counts = []
+    for pid in _children(server_pid):
+        links = []
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                links.append(os.readlink(fd))
+            except OSError:
+                pass
+        counts.append(sum(1 for x in links if x.startswith("socket:[") and x[8:-1] in established))
+    return counts
 
 
 def _gone(pid: int) -> bool:
@@ -62,36 +84,54 @@ def _wait_until(check, seconds: float = 30.0):
     raise AssertionError("condition not reached in time")
 
 
-def test_two_workers_serve_restart_a_dead_one_and_stop_together(tmp_path):
+def test_two_workers_share_connections_restart_a_dead_one_and_stop_together(tmp_path):
     write_corpus(tmp_path / "c", 30)
     update(tmp_path / "ix", [tmp_path / "c"])
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "webui.cli", "--index-dir", str(tmp_path / "ix"), "serve",
-         "--port", str(port), "--workers", "2", "--threads", "2"],
+         "--port", str(port), "--workers", "2"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    held: list[http.client.HTTPConnection] = []
     try:
         _wait_until(lambda: _get(port, "/api/search")["total"] == 30)
-        _wait_until(lambda: _listeners(port) == 2)  # both workers are listening
-        workers = _children(server.pid)
+        workers = _wait_until(lambda: (w := _children(server.pid)) and len(w) == 2
+                              and all(_ready(p) for p in w) and w)
+        time.sleep(1.5)  # each worker's event loop has published its count by now
+        # Eight readers connect at once and keep their connections open: a
+        # worker only accepts while it holds no more than the other, so they
+        # split 4/4 (left to whichever wakes first, one takes most of a burst).
+        for _ in range(8):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.connect()
+            held.append(conn)
+        counts = _wait_until(lambda: (c := _connections(server.pid, port)) and sum(c) == 8
+                             and c)
+        assert max(counts) - min(counts) <= 1, counts
+        for _ in range(2):  # keep-alive: the same connections answer again and again
+            for conn in held:
+                conn.request("GET", "/api/search?q=energy")
+                answer = conn.getresponse()
+                assert answer.status == 200 and answer.read()
+
         os.kill(workers[0], signal.SIGKILL)
-        # Once the dead worker's socket is gone (connections the kernel had
-        # already queued to it are reset: that is SO_REUSEPORT's price), the
-        # other worker answers while the supervisor replaces it.
-        _wait_until(lambda: _gone(workers[0]) and _listeners(port) >= 1)
+        _wait_until(lambda: _gone(workers[0]))
+        # The listening socket is the parent's: new readers are served by the
+        # other worker while the supervisor replaces the dead one.
         for _ in range(10):
             assert _get(port, "/api/search?q=energy")["total"] > 0
         replaced = _wait_until(
             lambda: len(_children(server.pid)) == 2 and workers[0] not in _children(server.pid)
         )
         assert replaced
-        _wait_until(lambda: _listeners(port) == 2)
         live = _children(server.pid)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
         assert all(_gone(pid) for pid in live)
     finally:
+        for conn in held:
+            conn.close()
         if server.poll() is None:
             server.kill()
             server.wait()

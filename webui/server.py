@@ -7,13 +7,18 @@ this process; `serve` is what `archivist serve` calls.
 One Python process runs one thread at a time, so a single waitress process
 uses one core however many threads it has. `serve(..., workers=N)` forks N
 worker processes that each build their own app (and so their own search
-engine) and listen on the same port with `SO_REUSEPORT`, so the kernel
-spreads new connections evenly over them. (A single shared listening socket
-would let whichever worker wakes first accept a burst of keep-alive
-connections and leave the others idle.) The parent holds the port bound,
-not listening, so it stays reserved while workers come and go; it only
-supervises: it restarts a worker that dies and stops them all on Ctrl+C or
-SIGTERM.
+engine) and accept from one listening socket the parent opened.
+
+A reader's browser keeps its connection open, and every request on it goes
+to the worker that accepted it; how connections are shared out decides how
+long each worker's queue is. Left to the kernel they split by chance (with
+`SO_REUSEPORT`, 16 clients often split 10/6, and the busier worker's queue
+set the p95), or by whoever wakes first (one worker took most of a burst).
+So workers publish how many connections they hold in a small shared array,
+and a worker only polls the listening socket while it holds no more than the
+least loaded one (`_BalancedServer`). The parent never accepts: it restarts a
+worker that dies (connections waiting in the shared queue are then taken by
+the others, not reset) and stops them all on Ctrl+C or SIGTERM.
 
 Nothing here reads configuration: the caller passes it.
 """
@@ -24,6 +29,7 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -32,7 +38,10 @@ import time
 from collections.abc import Callable
 
 from flask import Flask
-from waitress.server import create_server
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer, create_server
+from waitress.task import ThreadedTaskDispatcher
 
 # waitress logs a warning for every request that waits for a free thread; under
 # load that is thousands of lines a minute (and a server whose stderr is piped
@@ -118,38 +127,78 @@ def serve(make_app: Callable[[], Flask], host: str = "127.0.0.1", port: int = 50
     if workers <= 1:
         run(make_app(), host, port, threads)
         return
-    reserved = _reuseport_socket(host, port)
-    address = reserved.getsockname()[:2]
+    listener = _listening_socket(host, port)
+    address = listener.getsockname()[:2]
     print(f"Archivist is serving on http://{host}:{address[1]}/ with {workers} "
           "worker processes (Ctrl+C stops)", flush=True)
-    _Supervisor(reserved, address, make_app, threads, workers).run()
+    _Supervisor(listener, make_app, threads, workers).run()
 
 
-def _reuseport_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port) that other processes may bind too."""
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking TCP socket listening on (host, port), for workers to share."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
     return sock
+
+
+#: What a slot of the shared load array holds while its worker is not
+#: running: larger than any real count, so nobody waits for that worker.
+_ABSENT = 1 << 30
+
+
+class _BalancedServer(TcpWSGIServer):
+    """A waitress server that accepts only while it is among the least loaded.
+
+    `loads` is shared by all workers; slot `slot` is this worker's count of
+    open client connections. waitress asks `readable()` before each poll of
+    its sockets; answering False leaves a new connection in the shared queue
+    for a worker with fewer. Counts are refreshed on every pass of the event
+    loop (at least once a second), so a stale count only delays accepting.
+    """
+
+    def __init__(self, app, sock: socket.socket, loads, slot: int, threads: int) -> None:
+        self.loads, self.slot = loads, slot
+        adj = Adjustments(sockets=[sock], threads=threads, ident="archivist")
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+        super().__init__(app, {}, True, sock, dispatcher=dispatcher, adj=adj,
+                         bind_socket=False,
+                         sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
+
+    def connections(self) -> int:
+        """Client connections this worker holds now."""
+        return sum(1 for d in list(self._map.values()) if isinstance(d, HTTPChannel))
+
+    def readable(self) -> bool:
+        if not super().readable():  # waitress's own housekeeping and limits
+            return False
+        mine = self.connections()
+        self.loads[self.slot] = mine
+        return mine <= min(self.loads)
 
 
 class _Supervisor:
     """The parent process of a pre-fork server: start, restart and stop workers."""
 
-    def __init__(self, reserved: socket.socket, address: tuple, make_app: Callable[[], Flask],
+    def __init__(self, listener: socket.socket, make_app: Callable[[], Flask],
                  threads: int, workers: int) -> None:
-        self.reserved, self.address = reserved, address
+        self.listener = listener
         self.make_app, self.threads, self.workers = make_app, threads, workers
-        self.children: dict[int, float] = {}
+        # One slot per worker; shared memory without a lock (each worker
+        # writes only its own slot, and a torn read only delays an accept).
+        self.loads = multiprocessing.RawArray("l", [_ABSENT] * workers)
+        self.children: dict[int, tuple[float, int]] = {}
         self.stopping = False
 
     def run(self) -> None:
         previous = signal.signal(signal.SIGTERM, self._stop)
         try:
-            for _ in range(self.workers):
-                self._spawn()
+            for slot in range(self.workers):
+                self._spawn(slot)
             while self.children:
                 try:
                     pid, _status = os.wait()
@@ -158,17 +207,20 @@ class _Supervisor:
                 except KeyboardInterrupt:
                     self._stop()
                     continue
-                started = self.children.pop(pid, None)
+                started, slot = self.children.pop(pid, (None, None))
+                if slot is None:
+                    continue
+                self.loads[slot] = _ABSENT
                 if not self.stopping:
                     if started is not None and time.monotonic() - started < MIN_WORKER_LIFE:
                         time.sleep(MIN_WORKER_LIFE)
-                    self._spawn()
+                    self._spawn(slot)
         finally:
             signal.signal(signal.SIGTERM, previous)
             self._stop()
-            self.reserved.close()
+            self.listener.close()
 
-    def _spawn(self) -> None:
+    def _spawn(self, slot: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             code = 0
@@ -176,12 +228,9 @@ class _Supervisor:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
                 limit_malloc_arenas()
-                self.reserved.close()
-                sock = _reuseport_socket(*self.address)
-                sock.listen(1024)
-                sock.setblocking(False)
-                server = create_server(self.make_app(), sockets=[sock],
-                                       threads=self.threads, ident="archivist")
+                server = _BalancedServer(self.make_app(), self.listener, self.loads, slot,
+                                         self.threads)
+                self.loads[slot] = 0
                 settle_heap()
                 server.run()
             except BaseException as e:  # noqa: BLE001 -- say why, then leave without cleanup
@@ -190,7 +239,7 @@ class _Supervisor:
                 code = 1
             finally:
                 os._exit(code)
-        self.children[pid] = time.monotonic()
+        self.children[pid] = (time.monotonic(), slot)
 
     def _stop(self, *_args) -> None:
         self.stopping = True

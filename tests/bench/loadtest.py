@@ -436,6 +436,39 @@ def resources(pid: int) -> tuple[int, int]:
     return rss, fds
 
 
+def connections_per_worker(pid: int, port: int) -> list[int]:
+    """How many client connections each worker process of the server holds.
+
+    Keep-alive connections stay with the worker that accepted them, and the
+    kernel picks that worker by a hash, so 16 clients may well split 10/6;
+    the busier worker's queue is then the one that sets the p95. Counted
+    from /proc: the workers' socket inodes against established TCP entries
+    on the server's port.
+    """
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "01":
+                established.add(f[9])
+    counts = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        n = 0
+        for fd in Path(f"/proc/{child}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in established:
+                n += 1
+        counts.append(n)
+    return counts
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by process `pid` and its children
     that are still alive (the server's workers), from /proc."""
@@ -619,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
         samples.append((time.monotonic() - t0, *resources(server.pid)))
         cpu1 = (cpu_seconds(server.pid), time.process_time(), *machine_ticks())
+        spread = connections_per_worker(server.pid, port)
         load.finish()
     finally:
         load.stop.set()
@@ -645,6 +679,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- CPU per request: server {server_ms:.1f} ms, load generator "
               f"{client_ms:.1f} ms (both share the {os.cpu_count()} CPUs); "
               f"CPU time stolen by the host: {stolen:.1%}")
+    if len(spread) > 1:
+        print(f"- client connections per worker process at the end: "
+              f"{', '.join(map(str, spread))}")
     if reindexer:
         for name, secs, outcome in reindexer.log:
             print(f"- {name} reindex: {secs:.0f} s, `{outcome}`")
