@@ -492,20 +492,23 @@ def machine_ticks() -> tuple[int, int]:
     return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
 
 
-def python_speed() -> float:
-    """Milliseconds this machine takes for a fixed pure-Python loop, right now.
+def machine_speed() -> float:
+    """Milliseconds this machine takes, right now, for a million random
+    lookups in a dict of a million entries (best of two).
 
-    A yardstick printed with every report: on a shared virtual machine the
-    same code runs at different speeds from one hour to the next (measured
-    here: 0.5 to 1.1 s for this loop), so figures from different runs are
-    compared with it in mind.
+    A yardstick printed with every report. On a shared virtual machine the
+    same code ran up to half again slower from one hour to the next, with no
+    CPU time counted as stolen; a search is bound by memory more than by
+    arithmetic, and so is this (a loop of additions did not notice).
     """
+    rng = random.Random(SEED)
+    table = {i: str(i) for i in range(1_000_000)}
+    keys = [rng.randrange(1_000_000) for _ in range(1_000_000)]
     best = float("inf")
-    for _ in range(3):
+    for _ in range(2):
         t0 = time.perf_counter()
-        total = 0
-        for i in range(2_000_000):
-            total += i
+        for k in keys:
+            table[k]
         best = min(best, time.perf_counter() - t0)
     return best * 1000
 
@@ -628,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     log = ws.folder / "serve.log"
     server = start_server(ws.index_dir, port, args.threads, log, args.workers)
     load_before = load_average()
-    speed = python_speed()
+    speed = machine_speed()
     load = Load(port, plan, args.clients)
     samples: list[tuple[float, int, int]] = []
     reindexer = Reindexer(ws) if args.during_reindex else None
@@ -669,8 +672,8 @@ def main(argv: list[str] | None = None) -> int:
           f"worker process(es) x {args.threads} threads; clients without think time; "
           f"{len(plan.articles)} articles drawn on")
     print(f"- load average (1/5/15 min) before: {load_before}; after: {load_after}; "
-          f"{os.cpu_count()} CPUs; a reference pure-Python loop (2M additions) took "
-          f"{speed:.0f} ms before the run")
+          f"{os.cpu_count()} CPUs; yardstick (1M random lookups in a 1M-entry dict) "
+          f"before the run: {speed:.0f} ms")
     served = sum(len(t.latencies) for t in load.tallies.values())
     if served:
         server_ms = (cpu1[0] - cpu0[0]) / served * 1000
