@@ -158,6 +158,8 @@ class _BalancedServer(TcpWSGIServer):
     its sockets; answering False leaves a new connection in the shared queue
     for a worker with fewer. Counts are refreshed on every pass of the event
     loop (at least once a second), so a stale count only delays accepting.
+    (Built on waitress's `TcpWSGIServer`, the class `create_server` makes for
+    a TCP socket; waitress is pinned below 4 for that reason.)
     """
 
     def __init__(self, app, sock: socket.socket, loads, slot: int, threads: int) -> None:
