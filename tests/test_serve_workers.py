@@ -137,6 +137,26 @@ def test_two_workers_share_connections_restart_a_dead_one_and_stop_together(tmp_
             server.wait()
 
 
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
+    update(tmp_path / "ix", [])
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webui.cli", "--index-dir", str(tmp_path / "ix"), "serve",
+         "--port", str(port), "--workers", "2"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        workers = _wait_until(lambda: (w := _children(server.pid)) and len(w) == 2
+                              and all(_ready(p) for p in w) and w)
+        server.kill()  # SIGKILL: the supervisor cannot stop its workers itself
+        server.wait()
+        _wait_until(lambda: all(_gone(p) for p in workers), seconds=20)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 def test_settle_heap_freezes_what_the_app_built(tmp_path):
     # Run in a child: gc.freeze would otherwise reach into this test process.
     code = (

@@ -76,6 +76,29 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
         return False
 
 
+#: prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """Ask the kernel to send `sig` to this process when its parent dies.
+
+    A worker whose supervisor was killed (SIGKILL, the OOM killer) would
+    otherwise go on serving from the inherited socket with nobody to stop
+    it. Linux only; returns False elsewhere or when the parent is already
+    gone.
+    """
+    parent = os.getppid()
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True) if name else None
+        if libc is None or libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    return os.getppid() == parent  # the parent did not die before the request
+
+
 def settle_heap() -> None:
     """Take the objects alive now out of the garbage collector's sight.
 
@@ -229,6 +252,8 @@ class _Supervisor:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+                if not die_with_parent() and os.getppid() == 1:
+                    raise SystemExit("the supervisor is gone")
                 limit_malloc_arenas()
                 server = _BalancedServer(self.make_app(), self.listener, self.loads, slot,
                                          self.threads)
