@@ -49,6 +49,7 @@ from index import store
 from index.article import Article, ReadError, SourceText
 from index.formats import EXTENSIONS, detect, reader_for
 from index.sources import DEFAULT_MAX_BYTES, FoundFile, file_hash, load
+from index.writer import count_change
 
 ZIP_SUFFIX = ".zip"
 #: Longest file name kept (characters); longer stems are cut.
@@ -425,12 +426,7 @@ def _plan_one(f: UploadedFile, dest: Path, searcher, scratch: Path, max_bytes: i
             plan.failures.append(f"duplicate id {item.id!r}, already used by {owner}")
             continue
         seen.add(item.id)
-        if item.id not in before:
-            plan.added += 1
-        elif before[item.id] != item.content_hash:
-            plan.updated += 1
-        else:
-            plan.unchanged += 1
+        count_change(plan, before, item)
     plan.removed = len(set(before) - seen)
     return plan
 

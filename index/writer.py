@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -298,13 +298,20 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
         owner[article.id] = path
         new_ids.add(article.id)
         writer.add_document(**to_document(article, loaded.sha))
-        if article.id not in old_articles:
-            summary.added += 1
-        elif old_articles[article.id] != article.content_hash:
-            summary.updated += 1
-        else:
-            summary.unchanged += 1
+        count_change(summary, old_articles, article)
     summary.removed += len(set(old_articles) - new_ids)
+
+
+def count_change(counts, before: Mapping[str, str], article: Article) -> None:
+    """Add one to `counts.added`, `.updated` or `.unchanged`: how `article`
+    compares with the content hashes `before` holds by id. The run and the
+    console's upload preview count with this one rule, so they agree."""
+    if article.id not in before:
+        counts.added += 1
+    elif before[article.id] != article.content_hash:
+        counts.updated += 1
+    else:
+        counts.unchanged += 1
 
 
 def _read_state(ix: Index) -> dict[str, _Indexed]:

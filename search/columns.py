@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +27,7 @@ from whoosh.util.numeric import byte_to_length
 
 from index.analysis import normalize_word
 from index.document import split_labels
+from search.lru import LRU
 
 #: Ordinal of 1970-01-01, to turn day ordinals into numpy datetime64 days.
 _EPOCH = 719163
@@ -38,6 +38,7 @@ _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 #: Fields whose terms are scored by `search.scoring`.
 SCORED_FIELDS = ("title", "body", "tags")
 _TERM_CACHE_SIZE = 4096
+_MISSING = object()
 
 
 @dataclass
@@ -61,29 +62,21 @@ class BlockCache:
     """
 
     def __init__(self, size: int = 2048) -> None:
-        self.size = size
-        self._data: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
+        self._data = LRU(size)
 
     def fill(self, m, leaf: int) -> None:
         """Give the W3 matcher `m` the data and ids of the block it stands on."""
         if m._data is not None:
             return
         key = (leaf, m._dataoffset)
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is not None:
-                self._data.move_to_end(key)
+        entry = self._data.get(key)
         if entry is None:
             m._read_ids()  # reads the block's data and decodes its ids
             data = m._data
             if len(data) > 2 and isinstance(data[2], list):
                 data = (*data[:2], tuple(data[2]), *data[3:])
             entry = (data, m._ids)
-            with self._lock:
-                self._data[key] = entry
-                while len(self._data) > self.size:
-                    self._data.popitem(last=False)
+            self._data.put(key, entry)
         m._data, m._ids = entry
 
 
@@ -107,8 +100,8 @@ class Columns:
     avg_length: dict[str, float]
     doc_count: int
     _labels: dict[int, str] = field(default_factory=dict)
-    _terms: OrderedDict = field(default_factory=OrderedDict)
-    _memo: OrderedDict = field(default_factory=OrderedDict)
+    _terms: LRU = field(default_factory=lambda: LRU(_TERM_CACHE_SIZE))
+    _memo: LRU = field(default_factory=lambda: LRU(_TERM_CACHE_SIZE))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     blocks: BlockCache = field(default_factory=BlockCache)
 
@@ -184,16 +177,10 @@ class Columns:
     def term(self, reader, fieldname: str, btext: bytes) -> Postings:
         """The postings of one term, read once per generation and cached."""
         key = (fieldname, btext)
-        with self._lock:
-            hit = self._terms.get(key)
-            if hit is not None:
-                self._terms.move_to_end(key)
-                return hit
-        postings = read_postings(reader, fieldname, btext, self.blocks)
-        with self._lock:
-            self._terms[key] = postings
-            while len(self._terms) > _TERM_CACHE_SIZE:
-                self._terms.popitem(last=False)
+        postings = self._terms.get(key)
+        if postings is None:
+            postings = read_postings(reader, fieldname, btext, self.blocks)
+            self._terms.put(key, postings)
         return postings
 
     def memo(self, key, compute):
@@ -202,15 +189,10 @@ class Columns:
         For results that are costly to get from Whoosh and depend only on
         the index (a phrase's documents, a prefix's expansion).
         """
-        with self._lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
-        value = compute()
-        with self._lock:
-            self._memo[key] = value
-            while len(self._memo) > _TERM_CACHE_SIZE:
-                self._memo.popitem(last=False)
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            value = compute()
+            self._memo.put(key, value)
         return value
 
     def tags_of(self, docnums: np.ndarray) -> np.ndarray:

@@ -26,8 +26,7 @@ import math
 import pickle
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,7 @@ from index import store
 from index.document import split_labels
 from search import facets, snippets
 from search.columns import Columns, leaf_postings, seek
+from search.lru import LRU
 from search.query import (
     ParsedQuery,
     bounded,
@@ -78,6 +78,16 @@ class _Generation:
     toc: int
     searcher: Searcher  # used to build the columns; serves the building thread
     columns: Columns
+    _lexicon: Lexicon | None = None
+    _lexicon_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def lexicon(self, s: Searcher) -> Lexicon:
+        """The body field's terms for suggestions, read on first need."""
+        if self._lexicon is None:
+            with self._lexicon_lock:
+                if self._lexicon is None:
+                    self._lexicon = Lexicon(s.reader())
+        return self._lexicon
 
 
 class _GenerationCache:
@@ -97,7 +107,7 @@ class _GenerationCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict = OrderedDict()
+        self._data = LRU(size)
         self._gen: tuple | None = None
         self._lock = threading.Lock()
         self.hits = 0
@@ -105,14 +115,13 @@ class _GenerationCache:
 
     def get(self, gen_key: tuple, key):
         with self._lock:
-            if self._gen != gen_key:
+            if self._gen != gen_key:  # what is kept belongs to an older generation
                 self._data.clear()
                 self._gen = gen_key
             found = self._data.get(key)
             if found is None:
                 self.misses += 1
                 return None
-            self._data.move_to_end(key)
             self.hits += 1
         return pickle.loads(found)
 
@@ -121,11 +130,8 @@ class _GenerationCache:
             return
         frozen = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            if self._gen != gen_key:
-                return  # the index moved on while this value was made
-            self._data[key] = frozen
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            if self._gen == gen_key:  # else the index moved on while this was made
+                self._data.put(key, frozen)
 
 
 class Engine:
@@ -345,8 +351,7 @@ class Engine:
         if cached is not None:
             return cached or None
         try:
-            lexicon = gen.columns.memo(("lexicon", "body"), lambda: Lexicon(s.reader()))
-            found = suggest(text, words, s, lexicon)
+            found = suggest(text, words, s, gen.lexicon(s))
         except Exception:  # noqa: BLE001  a suggestion is a courtesy, never a failure
             found = None
         self._suggestions.put(gen.key, key, found or "")
@@ -443,8 +448,8 @@ class Engine:
         # the field it was drawn from (half the postings of asking both).
         key_terms: list[tuple[str, str, float]] = []
         try:
-            for field, count in (("body", 12), ("title", 4)):
-                key_terms += [(field, t, w) for t, w in s.key_terms([docnum], field,
+            for fname, count in (("body", 12), ("title", 4)):
+                key_terms += [(fname, t, w) for t, w in s.key_terms([docnum], fname,
                                                                      numterms=count)]
         except Exception:  # noqa: BLE001  an empty or odd body has no key terms
             key_terms = []

@@ -224,16 +224,13 @@ class SearchRequest:
     # -- transitions (each returns a new request) --------------------------
 
     def _refine(self, **changes) -> SearchRequest:
-        # What dataclasses.replace(self, page=1, **changes) does, written out:
-        # presenters make dozens of these per page and replace() is slow.
-        fields = {
-            "q": self.q, "tags": self.tags, "not_tags": self.not_tags,
-            "date_from": self.date_from, "date_to": self.date_to,
-            "undated": self.undated, "sort": self.sort, "page": 1,
-            "per_page": self.per_page,
-        }
-        fields.update(changes)
-        return SearchRequest(**fields)
+        # What dataclasses.replace(self, page=1, **changes) does, without its
+        # per-call look at the class's fields: presenters make dozens of these
+        # per page and replace() was a measurable share of a page.
+        values = {name: getattr(self, name) for name in _INIT_FIELDS}
+        values["page"] = 1
+        values.update(changes)
+        return SearchRequest(**values)
 
     def with_query(self, q: str) -> SearchRequest:
         """Search for other text (cut to `MAX_Q` characters)."""
@@ -323,6 +320,10 @@ class SearchRequest:
 
 # -- parameter helpers ------------------------------------------------------
 
+
+
+#: The fields a SearchRequest is built from (`start` and `end` are derived).
+_INIT_FIELDS = tuple(f.name for f in dataclasses.fields(SearchRequest) if f.init)
 
 def _getter(args):
     if args is None:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import bleach
 from markupsafe import Markup
+
+from search.lru import LRU
 
 SNIPPET_SIZE = 200
 #: Passages per hit: two show a query's words in two places while keeping a
@@ -69,34 +70,28 @@ def render(pieces: Sequence[Piece]) -> list[Markup]:
     marked = [_mark(p) for p in pieces]
     out: list[Markup | None] = [None] * len(marked)
     todo = []
-    with _cache_lock:
-        for i, html in enumerate(marked):
-            hit = _cache.get(html)
-            if hit is not None:
-                out[i] = Markup(hit)
-            else:
-                todo.append(i)
+    for i, html in enumerate(marked):
+        hit = _cache.get(html)
+        if hit is not None:
+            out[i] = Markup(hit)
+        else:
+            todo.append(i)
     if todo:
         cleaner = _cleaner()
         cleaned = cleaner.clean(_SEPARATOR.join(marked[i] for i in todo)).split(_SEPARATOR)
         if len(cleaned) != len(todo):  # cannot happen, but never guess: clean one by one
             cleaned = [cleaner.clean(marked[i]) for i in todo]
-        with _cache_lock:
-            for i, html in zip(todo, cleaned, strict=True):
-                # Kept as plain str: a Markup is an object the garbage
-                # collector must walk, a str is not.
-                _cache[marked[i]] = html
-                out[i] = Markup(html)
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        for i, html in zip(todo, cleaned, strict=True):
+            # Kept as plain str: a Markup is an object the garbage
+            # collector must walk, a str is not.
+            _cache.put(marked[i], html)
+            out[i] = Markup(html)
     return out
 
 
 # Joins the pieces of one bleach call; removed from article text beforehand.
 _SEPARATOR = "\ue000"
-_CACHE_SIZE = 8192
-_cache: OrderedDict[str, str] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = LRU(8192)  # marked HTML -> sanitized HTML
 
 
 def _text(s: str) -> str:

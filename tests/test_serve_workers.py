@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from index.writer import update
+from tests.bench.loadtest import connections_per_worker
 from tests.corpus import write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,25 +37,6 @@ def _ready(pid: int) -> bool:
         if line.startswith("Threads:"):
             return int(line.split()[1]) >= 2
     return False
-
-
-def _connections(server_pid: int, port: int) -> list[int]:
-    """Client connections held by each worker of the server on `port`."""
-    established = set()
-    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        f = row.split()
-        if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "01":
-            established.add(f[9])
-    counts = []
-    for pid in _children(server_pid):
-        links = []
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                links.append(os.readlink(fd))
-            except OSError:
-                pass
-        counts.append(sum(1 for x in links if x.startswith("socket:[") and x[8:-1] in established))
-    return counts
 
 
 def _gone(pid: int) -> bool:
@@ -106,7 +88,7 @@ def test_two_workers_share_connections_restart_a_dead_one_and_stop_together(tmp_
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             conn.connect()
             held.append(conn)
-        counts = _wait_until(lambda: (c := _connections(server.pid, port)) and sum(c) == 8
+        counts = _wait_until(lambda: (c := connections_per_worker(server.pid, port)) and sum(c) == 8
                              and c)
         assert max(counts) - min(counts) <= 1, counts
         for _ in range(2):  # keep-alive: the same connections answer again and again

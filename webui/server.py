@@ -68,12 +68,20 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
+    libc = _libc()
+    try:
+        return bool(libc and libc.mallopt(_M_ARENA_MAX, arenas))
+    except AttributeError:  # a C library without mallopt
+        return False
+
+
+def _libc() -> ctypes.CDLL | None:
+    """The C library, or None where it cannot be found or loaded."""
     name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        return bool(libc and libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
-        return False
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
 
 
 #: prctl(2) option: the signal a process gets when its parent dies.
@@ -89,12 +97,11 @@ def die_with_parent(sig: int = signal.SIGTERM) -> bool:
     gone.
     """
     parent = os.getppid()
-    name = ctypes.util.find_library("c")
+    libc = _libc()
     try:
-        libc = ctypes.CDLL(name, use_errno=True) if name else None
         if libc is None or libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
             return False
-    except (OSError, AttributeError):
+    except AttributeError:  # not Linux: no prctl
         return False
     return os.getppid() == parent  # the parent did not die before the request
 
