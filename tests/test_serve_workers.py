@@ -139,7 +139,7 @@ def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
             server.wait()
 
 
-def test_settle_heap_freezes_what_the_app_built(tmp_path):
+def test_settle_heap_freezes_what_the_app_built_and_spaces_young_collections(tmp_path):
     # Run in a child: gc.freeze would otherwise reach into this test process.
     code = (
         "import gc\n"
@@ -149,6 +149,7 @@ def test_settle_heap_freezes_what_the_app_built(tmp_path):
         "assert gc.get_freeze_count() == 0\n"
         "settle_heap()\n"
         "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+        "assert gc.get_threshold()[0] == 50_000, gc.get_threshold()\n"
         "print('frozen', gc.get_freeze_count())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

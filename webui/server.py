@@ -106,6 +106,10 @@ def die_with_parent(sig: int = signal.SIGTERM) -> bool:
     return os.getppid() == parent  # the parent did not die before the request
 
 
+#: New container objects between two collections of the youngest generation.
+YOUNG_GC_THRESHOLD = 50_000
+
+
 def settle_heap() -> None:
     """Take the objects alive now out of the garbage collector's sight.
 
@@ -117,9 +121,16 @@ def settle_heap() -> None:
     cycle-hunting skips them). The index and its caches are opened later and
     stay visible to the collector, so a retired index generation is still
     collected.
+
+    The youngest generation is then collected after every 50,000 new
+    container objects instead of every 700. A search page allocates tens of
+    thousands of short-lived objects (parser tokens, query nodes, template
+    frames) that reference counting frees anyway; at 700 the collector ran
+    dozens of times per request and cost about 5–10% of a worker's CPU.
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8):
