@@ -9,7 +9,10 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+import bleach
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article
@@ -18,7 +21,7 @@ from index.schema import make_schema
 from index.writer import write_articles
 from search.engine import Engine
 from search.request import SearchRequest
-from search.snippets import Piece, render
+from search.snippets import Piece, _merge, _text, render
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hostile" / "xss.jsonl"
 
@@ -114,3 +117,55 @@ def test_render_never_passes_markup_through():
     for a in ARTICLES:
         for html in render([Piece(a.title, [(0, 7), (5, 20)]), Piece(a.body, [(0, len(a.body))])]):
             assert_inert(html)
+
+
+# -- render: marks added after bleach give what bleach allowing <mark> gives ----------
+
+_BLEACH_WITH_MARK = bleach.Cleaner(tags={"mark"}, attributes={}, strip=True)
+
+
+def _marks_through_bleach(piece: Piece) -> str:
+    """The straightforward pipeline `render` must equal: escape the text, put
+    real <mark> tags around the merged spans, let bleach allow <mark>."""
+    esc = _text  # the escaping is shared; what differs is where the marks go in
+    parts, pos = [], 0
+    for start, end in _merge(piece.spans, piece.text):
+        parts += [esc(piece.text[pos:start]), "<mark>", esc(piece.text[start:end]), "</mark>"]
+        pos = end
+    parts.append(esc(piece.text[pos:]))
+    return _BLEACH_WITH_MARK.clean("".join(parts))
+
+
+_PAYLOADS = [a.title for a in ARTICLES] + [a.body for a in ARTICLES]
+_texts = st.one_of(
+    st.text(max_size=120),
+    st.sampled_from(_PAYLOADS),
+    st.text(st.sampled_from(list("<>&;\"'/= amp lt gt mark script x\u00a0\n\r\x0c\x00\ue001")),
+            max_size=80),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_render_equals_bleach_allowing_mark(data):
+    pieces = []
+    for text in data.draw(st.lists(_texts, min_size=1, max_size=4)):
+        bound = st.integers(-2, len(text) + 2)
+        spans = data.draw(st.lists(st.tuples(bound, bound), max_size=5))
+        pieces.append(Piece(text, spans))
+    for piece, html in zip(pieces, render(pieces), strict=True):
+        assert str(html) == _marks_through_bleach(piece)
+        assert_inert(html)
+
+
+def test_placeholder_characters_in_article_text_never_become_marks():
+    text = "a \ue001<script>x</script>\ue002 b \ue000 c"
+    html = str(render([Piece(text, [(0, 1)])])[0])
+    assert html.count("<mark>") == 1 and html.count("</mark>") == 1
+    assert "\ue001" not in html and "\ue002" not in html and "\ue000" not in html
+    assert assert_inert(html).startswith("a \ufffd<script>")
+
+
+def test_control_characters_show_as_spaces_and_line_breaks():
+    html = render([Piece("a\x0cb\x00c\r\nd\re", [(2, 3)])])[0]
+    assert str(html) == "a <mark>b</mark> c\nd\ne"
