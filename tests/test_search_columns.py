@@ -126,3 +126,40 @@ def _stem(word: str) -> bytes:
     from index.analysis import terms
 
     return terms(word)[0].encode()
+
+
+def test_common_terms_outlive_a_stream_of_rare_ones(monkeypatch):
+    import search.columns as columns
+
+    monkeypatch.setattr(columns, "_TERM_CACHE_SIZE", 4)
+    ix = _index()
+    with ix.searcher() as s:
+        r = s.reader()
+        cols = columns.Columns.build(r)
+        common = cols.term(r, "body", b"wheat")  # in most of 800 documents
+        assert len(common.ids) >= columns.COMMON_POSTINGS
+        for i in range(0, 800, 3):  # rare terms: each title number is in one document
+            cols.term(r, "title", str(i).encode())
+        assert cols.term(r, "body", b"wheat") is common  # not evicted, not re-read
+        rare = cols.term(r, "title", b"401")
+        assert 0 < len(rare.ids) < columns.COMMON_POSTINGS
+        for i in range(402, 410):
+            cols.term(r, "title", str(i).encode())
+        assert cols.term(r, "title", b"401") is not rare  # the small LRU let it go
+        assert cols._common_bytes == common.ids.nbytes + common.weights.nbytes
+
+
+def test_common_terms_stay_within_their_budget(monkeypatch):
+    import search.columns as columns
+
+    ix = _index()
+    with ix.searcher() as s:
+        r = s.reader()
+        cols = columns.Columns.build(r)
+        first = cols.term(r, "body", b"wheat")
+        monkeypatch.setattr(columns, "COMMON_BUDGET", cols._common_bytes + 100)
+        second = cols.term(r, "body", b"grain")  # common too, but over the budget
+        assert len(second.ids) >= columns.COMMON_POSTINGS
+        assert list(cols._common) == [("body", b"wheat")]
+        assert cols.term(r, "body", b"grain") is second  # still cached, in the LRU
+        assert cols.term(r, "body", b"wheat") is first
