@@ -206,6 +206,35 @@ class SearchRequest:
         """
         return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in self.to_params())
 
+    def tag_choice_query_strings(self, tags: Iterable[str]) -> list[tuple[str, str]]:
+        """For each of `tags`: the query strings of `with_tag(tag)` and of
+        `with_not_tag(tag)`, in that order.
+
+        A tag facet offers both for every tag shown, dozens per page; built
+        as requests, each cost a new `SearchRequest` and a full encoding.
+        Here the parts of this request's query string that all of them share
+        are encoded once and each tag only adds its own parameter. The
+        strings are exactly those of the two transitions (a property test
+        compares them), and a tag this request already requires or excludes
+        takes the transitions themselves.
+        """
+        params = self._refine().to_params() if self.page != 1 else self.to_params()
+        enc = [f"{_quote(k)}={_quote(v)}" for k, v in params]
+        ntags = (1 if self.q else 0) + len(self.tags)
+        head, not_tags = enc[:ntags], enc[ntags:ntags + len(self.not_tags)]
+        tail = enc[ntags + len(self.not_tags):]
+        out = []
+        for tag in tags:
+            key = normalize_tag(tag)
+            if not key or key in self.tags or key in self.not_tags:
+                out.append((self.with_tag(tag).to_query_string(),
+                            self.with_not_tag(tag).to_query_string()))
+                continue
+            quoted = _quote(key)
+            out.append(("&".join([*head, f"tag={quoted}", *not_tags, *tail]),
+                        "&".join([*head, *not_tags, f"not_tag={quoted}", *tail])))
+        return out
+
     # -- facts -----------------------------------------------------------
 
     @property

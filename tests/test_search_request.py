@@ -115,3 +115,20 @@ def test_query_string_is_exactly_what_urlencode_gives(q, tags, not_tags, sort, p
     assert req.to_query_string() == urlencode(req.to_params())
     again, _ = SearchRequest.from_args(MultiDict(parse_qsl(req.to_query_string())))
     assert again == req
+
+
+@given(q=_text, tags=st.lists(_text, max_size=3), not_tags=st.lists(_text, max_size=2),
+       undated=st.sampled_from(["include", "exclude", "only"]), page=st.integers(1, 9),
+       year=st.sampled_from(["", "1987"]), per_page=st.sampled_from(["10", "25"]),
+       offered=st.lists(st.one_of(_text, st.sampled_from(["Oil", "oil ", "grain"])), max_size=5))
+def test_tag_choice_query_strings_equal_the_transitions(q, tags, not_tags, undated, page, year,
+                                                         per_page, offered):
+    args = MultiDict([("q", q), *[("tag", t) for t in tags], *[("not_tag", t) for t in not_tags],
+                      ("undated", undated), ("page", str(page)), ("from", year),
+                      ("per_page", per_page)])
+    req, _ = SearchRequest.from_args(args)
+    offered = offered + list(req.tags[:1]) + list(req.not_tags[:1])  # known ones too
+    assert req.tag_choice_query_strings(offered) == [
+        (req.with_tag(t).to_query_string(), req.with_not_tag(t).to_query_string())
+        for t in offered
+    ]

@@ -64,6 +64,15 @@ def search_url(request: SearchRequest) -> str:
     return url
 
 
+def tag_choice_urls(request: SearchRequest, tags: list[str]) -> list[tuple[str, str]]:
+    """For each tag: the search page requiring it and the one excluding it
+    (`search_url(request.with_tag(t))`, `search_url(request.with_not_tag(t))`),
+    built together for a whole facet."""
+    base = _route("pages.search")
+    return [(f"{base}?{add}" if add else base, f"{base}?{leave}" if leave else base)
+            for add, leave in request.tag_choice_query_strings(tags)]
+
+
 def article_url(article_id: str, request: SearchRequest | None = None) -> str:
     """An article's page; `request` is the search it was reached from.
 

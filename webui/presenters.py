@@ -29,6 +29,7 @@ from webui.links import (
     article_url,
     export_url,
     search_url,
+    tag_choice_urls,
     tag_finder_action,
 )
 
@@ -250,14 +251,15 @@ def _range_text(request: SearchRequest) -> str:
 
 
 def _tag_options(results: SearchResults, request: SearchRequest) -> list[TagOption]:
-    options = []
     selected_keys = set(request.tags)
-    seen = set()
-    for v in results.tag_facet.values:
-        seen.add(v.value)
-        selected = v.selected or v.value in selected_keys
-        options.append(_tag_option(v.value, v.label, v.count, selected, request))
+    values = results.tag_facet.values
+    chosen = [v.selected or v.value in selected_keys for v in values]
+    offered = [v.value for v, c in zip(values, chosen, strict=True) if not c]
+    urls = iter(tag_choice_urls(request, offered))
+    options = [_tag_option(v.value, v.label, v.count, c, request, None if c else next(urls))
+               for v, c in zip(values, chosen, strict=True)]
     # A required tag always shows (checked), even when it is not among the top tags.
+    seen = {v.value for v in values}
     for key in request.tags:
         if key not in seen:
             options.insert(0, _tag_option(key, key, results.total, True, request))
@@ -265,17 +267,21 @@ def _tag_options(results: SearchResults, request: SearchRequest) -> list[TagOpti
 
 
 def _tag_option(key: str, label: str, count: int, selected: bool,
-                request: SearchRequest) -> TagOption:
+                request: SearchRequest, urls: tuple[str, str] | None = None) -> TagOption:
+    """One facet row; `urls` are its (require, exclude) links when already
+    built for the whole facet (see `links.tag_choice_urls`)."""
     if selected:
-        toggle = request.without_tag(key)
+        toggle_url = search_url(request.without_tag(key))
+        exclude_url = None
         toggle_description = f"Remove the filter tag {label}"
     else:
-        toggle = request.with_tag(key)
+        toggle_url, exclude_url = urls or (search_url(request.with_tag(key)),
+                                           search_url(request.with_not_tag(key)))
         toggle_description = f"Show only articles tagged {label} ({plural(count, 'article')})"
     return TagOption(
         key=key, label=label, count=count, selected=selected,
-        toggle_url=search_url(toggle), toggle_description=toggle_description,
-        exclude_url=None if selected else search_url(request.with_not_tag(key)),
+        toggle_url=toggle_url, toggle_description=toggle_description,
+        exclude_url=exclude_url,
         exclude_description=f"Leave out articles tagged {label}",
         focus_key=f"tag-{key}",
     )
