@@ -197,11 +197,11 @@ def date_text(d: dt.date | None) -> str | None:
 
 def _tag_links(tags: list[HitTag], request: SearchRequest) -> list[Link]:
     # A tag on a hit adds that tag to the current search (a no-op if already there).
+    urls = tag_choice_urls(request, [t.key for t in tags])
     return [
-        Link(label=t.label, url=search_url(request.with_tag(t.key)),
-             current=t.key in request.tags,
+        Link(label=t.label, url=add, current=t.key in request.tags,
              description=f"Show only articles tagged {t.label}")
-        for t in tags
+        for t, (add, _leave) in zip(tags, urls, strict=True)
     ]
 
 
