@@ -18,8 +18,10 @@ This module reads the index; it never writes it and never makes HTML.
 from __future__ import annotations
 
 import threading
+from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 import numpy as np
 from whoosh.reading import TermNotFound
@@ -54,35 +56,59 @@ class Postings:
     weights: np.ndarray
 
 
+class _Block:
+    """One W3 posting block's ids and values (character offsets), compactly.
+
+    Whoosh decodes a block into a tuple of Python ints and a list of bytes
+    objects, about 12 KB for a full block of 128 postings; kept as two
+    arrays and one bytes string it is about 2.5 KB, so the same memory
+    holds five times as many blocks.
+    """
+
+    __slots__ = ("ids", "blob", "ends")
+
+    def __init__(self, m) -> None:
+        m._read_ids()
+        m._read_values()
+        values = m._values
+        self.ids = array("i", m._ids)
+        if values is None or any(v is None for v in values):
+            self.blob, self.ends = None, None  # this format keeps no values
+        else:
+            self.blob = b"".join(values)
+            self.ends = array("I", accumulate(len(v) for v in values))
+
+    def value(self, i: int) -> bytes | None:
+        if self.blob is None:
+            return None
+        return self.blob[self.ends[i - 1] if i else 0:self.ends[i]]
+
+
 class BlockCache:
     """Decoded posting blocks of one generation, kept for its threads (an LRU).
 
-    Reading a block of Whoosh's W3 postings means unpickling all of it
-    (ids, weights and every posting's character offsets), and the same
-    blocks come back again and again: common words' blocks for every page
-    that shows their matches. A block is known by its segment's position in
-    the reader and its offset in that segment's postings file. Entries are
-    shared read-only; a block's values are kept as a tuple (of bytes), which
-    the garbage collector stops tracking.
+    Marking a page's hits needs the character offsets of a few (term,
+    document) pairs, each in some block of a term's postings. Reading a
+    block of Whoosh's W3 postings means unpickling all of it (ids, weights
+    and every posting's offsets), and the same blocks come back again and
+    again: common words' blocks on every page that shows their matches. A
+    block is known by its segment's position in the reader and its offset
+    in that segment's postings file; entries (`_Block`) are shared
+    read-only, hold no object the garbage collector tracks, and take about
+    30 MB for the default 8,192 blocks (3.6 KB on average over Reuters).
     """
 
-    def __init__(self, size: int = 2048) -> None:
+    def __init__(self, size: int = 8192) -> None:
         self._data = LRU(size)
 
-    def fill(self, m, leaf: int) -> None:
-        """Give the W3 matcher `m` the data and ids of the block it stands on."""
-        if m._data is not None:
-            return
+    def block(self, m, leaf: int) -> _Block:
+        """The block the W3 matcher `m` (of segment number `leaf`) stands on."""
         key = (leaf, m._dataoffset)
         entry = self._data.get(key)
         if entry is None:
-            m._read_ids()  # reads the block's data and decodes its ids
-            data = m._data
-            if len(data) > 2 and isinstance(data[2], list):
-                data = (*data[:2], tuple(data[2]), *data[3:])
-            entry = (data, m._ids)
+            entry = _Block(m)
             self._data.put(key, entry)
-        m._data, m._ids = entry
+        return entry
 
 
 @dataclass
@@ -199,7 +225,7 @@ class Columns:
             return postings
         postings = self._terms.get(key)
         if postings is None:
-            postings = read_postings(reader, fieldname, btext, self.blocks)
+            postings = read_postings(reader, fieldname, btext)
             size = postings.ids.nbytes + postings.weights.nbytes
             if len(postings.ids) >= COMMON_POSTINGS and self._keep(key, postings, size):
                 return postings
@@ -306,25 +332,22 @@ def _is_w3(m) -> bool:
                                        "_dataoffset", "_next_block", "_atend"))
 
 
-def read_postings(reader, fieldname: str, btext: bytes,
-                  blocks: BlockCache | None = None) -> Postings:
+def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     """All postings of a term across segments, as arrays (deleted docs included).
 
     Whoosh's W3 posting blocks already hold arrays of ids and weights; they
-    are taken a block at a time (through `blocks` when given). Any other
+    are taken a block at a time (`Columns.term` keeps the result). Any other
     matcher is read one posting at a time, which is slower but gives the
     same arrays.
     """
     ids_parts, weight_parts = [], []
-    for leaf, (segreader, base) in enumerate(reader.leaf_readers()):
+    for segreader, base in reader.leaf_readers():
         try:
             m = leaf_postings(segreader, fieldname, btext)
         except TermNotFound:  # the term is not in this segment
             continue
         if _is_w3(m):
             while not m._atend:
-                if blocks is not None:
-                    blocks.fill(m, leaf)
                 if m._ids is None:
                     m._read_ids()
                 m._read_weights()
@@ -344,37 +367,40 @@ def read_postings(reader, fieldname: str, btext: bytes,
     return Postings(np.concatenate(ids_parts), np.concatenate(weight_parts))
 
 
-def seek(m, docnum: int, blocks: BlockCache | None = None, leaf: int = 0) -> bool | None:
-    """Move the leaf matcher `m` (of segment number `leaf`) forward to `docnum`.
+#: What `posting_value` returns once a matcher's postings are used up.
+EXHAUSTED = object()
 
-    True when `m` now stands on `docnum`, False when it stands past it (the
-    term is not in that document), None when its postings are used up.
-    W3 matchers skip whole blocks by their largest id and then bisect the
-    block's ids (read through `blocks` when given); Whoosh's own `skip_to`
-    steps through the block one posting at a time, a Python call each.
-    Other matchers use `skip_to`.
+
+def posting_value(m, docnum: int, blocks: BlockCache | None = None, leaf: int = 0):
+    """The value (encoded positions and offsets) of `docnum`'s posting.
+
+    `m` is a leaf matcher (of segment number `leaf`), moved forward only, so
+    ask for documents in increasing order. Returns None when the document
+    lacks the term (or the format keeps no values), `EXHAUSTED` when the
+    postings end before `docnum`. W3 matchers skip whole blocks by their
+    largest id, then bisect the block's ids (read through `blocks` when
+    given); Whoosh's own `skip_to` steps through a block one posting at a
+    time, a Python call each. Other matchers use `skip_to`.
     """
     if _is_w3(m):
         while not m._atend and m._maxid < docnum:
             m._next_block()
         if m._atend:
-            return None
-        if m._ids is None:
-            if blocks is not None:
-                blocks.fill(m, leaf)
-            m._read_ids()
-        i = bisect_left(m._ids, docnum, m._i)
-        if i >= m._blocklength:  # cannot happen (the block's largest id >= docnum)
-            return None
-        m._i = i
-        return m._ids[i] == docnum
+            return EXHAUSTED
+        block = blocks.block(m, leaf) if blocks is not None else _Block(m)
+        i = bisect_left(block.ids, docnum)
+        if i >= len(block.ids):  # cannot happen (the block's largest id >= docnum)
+            return EXHAUSTED
+        return block.value(i) if block.ids[i] == docnum else None
     if not m.is_active():
-        return None
+        return EXHAUSTED
     if m.id() < docnum:
         m.skip_to(docnum)
         if not m.is_active():
-            return None
-    return m.id() == docnum
+            return EXHAUSTED
+    if m.id() != docnum or not m.supports("characters"):
+        return None
+    return m.value()
 
 
 def _days(reader, n: int) -> np.ndarray:

@@ -38,7 +38,7 @@ from whoosh.searching import Searcher
 from index import store
 from index.document import split_labels
 from search import facets, snippets
-from search.columns import Columns, leaf_postings, seek
+from search.columns import EXHAUSTED, Columns, leaf_postings, posting_value
 from search.lru import LRU
 from search.query import (
     ParsedQuery,
@@ -619,17 +619,17 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
                 m = leaf_postings(segreader, fieldname, term)
             except TermNotFound:
                 continue
+            try:
+                decode = segreader.schema[fieldname].format.decoder("characters")
+            except Exception:  # noqa: BLE001  no stored offsets: nothing to mark
+                continue
             for d in present[segment_of == leaf].tolist():
-                found = seek(m, d - base, cols.blocks, int(leaf))
-                if found is None:
+                value = posting_value(m, d - base, cols.blocks, int(leaf))
+                if value is EXHAUSTED:
                     break
-                if not found:
+                if value is None:
                     continue
-                try:
-                    chars = m.value_as("characters")
-                except Exception:  # noqa: BLE001  no stored offsets: nothing to mark
-                    break
-                out.setdefault(d, []).extend((a, b, ti) for _p, a, b in chars)
+                out.setdefault(d, []).extend((a, b, ti) for _p, a, b in decode(value))
     return out
 
 

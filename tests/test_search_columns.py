@@ -16,7 +16,7 @@ from whoosh.filedb.filestore import RamStorage
 from index.article import Article
 from index.document import to_document
 from index.schema import make_schema
-from search.columns import BlockCache, leaf_postings, read_postings, seek
+from search.columns import EXHAUSTED, BlockCache, leaf_postings, posting_value, read_postings
 from search.engine import Engine, _char_spans
 
 WORDS = ["harbour", "wheat", "tariff", "ministry", "river", "grain", "export", "bank"]
@@ -55,50 +55,50 @@ def _whoosh_postings(reader, field, term):
     return ids, weights
 
 
-def test_block_reads_equal_whoosh_with_and_without_the_cache():
+def test_block_reads_equal_whoosh():
     ix = _index()
     with ix.searcher() as s:
         reader = s.reader()
         assert len(list(reader.leaf_readers())) == 2
-        blocks = BlockCache(size=64)
         for field in ("body", "title"):
             for word in WORDS:
                 term = _stem(word)
                 ids, weights = _whoosh_postings(reader, field, term)
-                for cache in (None, blocks, blocks):  # the last read is from the cache
-                    p = read_postings(reader, field, term, cache)  # deleted docs included
-                    live = np.array([not reader.is_deleted(int(d)) for d in p.ids], dtype=bool)
-                    assert len(p.ids) > len(ids)  # the deleted documents were read too
-                    assert p.ids[live].tolist() == ids
-                    assert np.allclose(p.weights[live], weights)
-        assert len(blocks._data) > 0
+                p = read_postings(reader, field, term)  # deleted docs included
+                live = np.array([not reader.is_deleted(int(d)) for d in p.ids], dtype=bool)
+                assert len(p.ids) > len(ids)  # the deleted documents were read too
+                assert p.ids[live].tolist() == ids
+                assert np.allclose(p.weights[live], weights)
 
 
-def test_seek_finds_exactly_the_documents_holding_a_term():
+def test_posting_values_are_exactly_whooshs_with_and_without_the_cache():
     ix = _index()
     with ix.searcher() as s:
         reader = s.reader()
-        blocks = BlockCache()
+        blocks = BlockCache(size=8)  # small: entries are evicted and read again
         term = _stem("harbour")
-        holders = set()  # stepping through every posting, deleted documents included
+        values = {}  # stepping through every posting, deleted documents included
         for segreader, base in reader.leaf_readers():
             m = leaf_postings(segreader, "body", term)
             while m.is_active():
-                holders.add(m.id() + base)
+                values[m.id() + base] = m.value()
                 m.next()
-        for leaf, (segreader, base) in enumerate(reader.leaf_readers()):
-            for cache in (None, blocks):
-                m = leaf_postings(segreader, "body", term)
-                found = set()
-                for local in range(0, segreader.doc_count_all(), 3):
-                    state = seek(m, local, cache, leaf)
-                    if state is None:
-                        break
-                    if state:
-                        found.add(local + base)
-                wanted = {d for d in holders if base <= d < base + segreader.doc_count_all()
-                          and (d - base) % 3 == 0}
-                assert found == wanted
+        for _round in range(2):
+            for leaf, (segreader, base) in enumerate(reader.leaf_readers()):
+                for cache in (None, blocks):
+                    m = leaf_postings(segreader, "body", term)
+                    found = {}
+                    for local in range(0, segreader.doc_count_all(), 3):
+                        value = posting_value(m, local, cache, leaf)
+                        if value is EXHAUSTED:
+                            break
+                        if value is not None:
+                            found[local + base] = value
+                    wanted = {d: v for d, v in values.items()
+                              if base <= d < base + segreader.doc_count_all()
+                              and (d - base) % 3 == 0}
+                    assert found == wanted
+        assert 0 < len(blocks._data) <= 8
 
 
 def test_highlight_offsets_equal_whoosh_matchers():
