@@ -608,8 +608,9 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
     leaves = list(reader.leaf_readers())
     bases = np.array([base for _seg, base in leaves], dtype=np.int64)
     for ti, term in enumerate(sorted(terms)[:MAX_MARKED_TERMS]):
-        ids = cols.term(reader, fieldname, term).ids
-        present = wanted[np.isin(wanted, ids, assume_unique=True)]
+        ids = cols.term(reader, fieldname, term).ids  # sorted
+        at = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
+        present = wanted[ids[at] == wanted] if len(ids) else wanted[:0]
         if not len(present):
             continue
         segment_of = np.searchsorted(bases, present, side="right") - 1
