@@ -57,6 +57,9 @@ class Postings:
 
     ids: np.ndarray
     weights: np.ndarray
+    #: The term's BM25 score in each of `ids` (boost 1), worked out on first
+    #: use by `search.scoring` and kept: it depends only on the generation.
+    bm25: np.ndarray | None = None
 
 
 class _Block:

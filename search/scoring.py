@@ -64,14 +64,19 @@ def _term(fieldname: str, text, boost: float, cols: Columns, searcher) -> Match:
         return out
     out.mask[p.ids] = True
     if fieldname in SCORED_FIELDS:
-        df = int(cols.live[p.ids].sum())
-        idf = math.log(cols.doc_count / (df + 1)) + 1.0
-        fl = cols.lengths[fieldname][p.ids]
-        avg = cols.avg_length[fieldname] or 1.0
-        tf = p.weights
-        s = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avg))
-        out.score[p.ids] = s * boost
+        s = p.bm25
+        if s is None:  # two threads may both work it out; the result is the same
+            s = p.bm25 = _bm25(p.ids, p.weights, fieldname, cols)
+        out.score[p.ids] = s * boost if boost != 1 else s
     return out
+
+
+def _bm25(ids: np.ndarray, tf: np.ndarray, fieldname: str, cols: Columns) -> np.ndarray:
+    df = int(cols.live[ids].sum())
+    idf = math.log(cols.doc_count / (df + 1)) + 1.0
+    fl = cols.lengths[fieldname][ids]
+    avg = cols.avg_length[fieldname] or 1.0
+    return (idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avg))).astype(np.float32)
 
 
 def _by_whoosh(q: query.Query, cols: Columns, searcher) -> Match:
