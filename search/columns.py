@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -90,8 +91,28 @@ class _Block:
         return self.blob[self.ends[i - 1] if i else 0:self.ends[i]]
 
 
+class _Directory:
+    """Where each block of one term's postings in one segment starts, and
+    the largest document id in it: to go straight to the block holding a
+    document instead of reading every block header before it."""
+
+    __slots__ = ("maxids", "positions")
+
+    def __init__(self, m) -> None:
+        self.maxids, self.positions = array("i"), array("q")
+        position = m._baseoffset  # where `reset` put the first block
+        while True:
+            self.maxids.append(m._maxid)
+            self.positions.append(position)
+            if m._lastblock:
+                break
+            position = m._nextoffset
+            m._next_block()
+
+
 class BlockCache:
-    """Decoded posting blocks of one generation, kept for its threads (an LRU).
+    """Posting blocks of one generation, decoded for marking, kept for its
+    threads (an LRU), with the block directories of the terms looked up.
 
     Marking a page's hits needs the character offsets of a few (term,
     document) pairs, each in some block of a term's postings. Reading a
@@ -102,19 +123,17 @@ class BlockCache:
     in that segment's postings file; entries (`_Block`) are shared
     read-only, hold no object the garbage collector tracks, and take about
     30 MB for the default 8,192 blocks (3.6 KB on average over Reuters).
+    Finding the block by walking a common word's block headers cost as much
+    as decoding it; each term's `_Directory` is kept too (a few bytes per
+    block).
     """
 
-    def __init__(self, size: int = 8192) -> None:
-        self._data = LRU(size)
+    def __init__(self, size: int = 8192, directories: int = 16384) -> None:
+        self._blocks = LRU(size)
+        self._directories = LRU(directories)
 
-    def block(self, m, leaf: int) -> _Block:
-        """The block the W3 matcher `m` (of segment number `leaf`) stands on."""
-        key = (leaf, m._dataoffset)
-        entry = self._data.get(key)
-        if entry is None:
-            entry = _Block(m)
-            self._data.put(key, entry)
-        return entry
+    def __len__(self) -> int:
+        return len(self._blocks)
 
 
 @dataclass
@@ -247,6 +266,60 @@ class Columns:
                 self._common_bytes += size
             return True
 
+    def values(self, reader, fieldname: str, btext: bytes,
+               docnums: list[int]) -> Iterator[tuple[int, bytes]]:
+        """(docnum, posting value) for each of `docnums` (sorted) holding the term.
+
+        A value is the posting's encoded positions and character offsets
+        (decode it with the field format's `decoder("characters")`). W3
+        postings are read through `blocks`: the term's block directory says
+        which block holds a document, the block is decoded once, and its
+        ids are bisected. Whoosh's own `skip_to` walks every block header
+        before the one wanted and steps through that block a posting at a
+        time. Other formats use `skip_to`.
+        """
+        leaves = list(reader.leaf_readers())
+        cache = self.blocks
+        pos = 0
+        for leaf, (segreader, base) in enumerate(leaves):
+            end = base + segreader.doc_count_all()
+            mine = []
+            while pos < len(docnums) and docnums[pos] < end:
+                mine.append(docnums[pos] - base)
+                pos += 1
+            if not mine:
+                continue
+            key = (leaf, fieldname, btext)
+            directory = cache._directories.get(key)
+            m = None
+            if directory is None:
+                try:
+                    m = leaf_postings(segreader, fieldname, btext)
+                except TermNotFound:
+                    continue
+                if not _is_w3(m):
+                    yield from _values_by_skipping(m, mine, base)
+                    continue
+                directory = _Directory(m)
+                cache._directories.put(key, directory)
+            for local in mine:
+                k = bisect_left(directory.maxids, local)
+                if k == len(directory.maxids):
+                    break
+                bkey = (leaf, directory.positions[k])
+                block = cache._blocks.get(bkey)
+                if block is None:
+                    if m is None:
+                        m = leaf_postings(segreader, fieldname, btext)
+                    m._goto(directory.positions[k])
+                    block = _Block(m)
+                    cache._blocks.put(bkey, block)
+                i = bisect_left(block.ids, local)
+                if i < len(block.ids) and block.ids[i] == local:
+                    value = block.value(i)
+                    if value is not None:
+                        yield local + base, value
+
     def memo(self, key, compute):
         """`compute()`, remembered for this generation under `key`.
 
@@ -373,40 +446,16 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     return Postings(np.concatenate(ids_parts), np.concatenate(weight_parts))
 
 
-#: What `posting_value` returns once a matcher's postings are used up.
-EXHAUSTED = object()
-
-
-def posting_value(m, docnum: int, blocks: BlockCache | None = None, leaf: int = 0):
-    """The value (encoded positions and offsets) of `docnum`'s posting.
-
-    `m` is a leaf matcher (of segment number `leaf`), moved forward only, so
-    ask for documents in increasing order. Returns None when the document
-    lacks the term (or the format keeps no values), `EXHAUSTED` when the
-    postings end before `docnum`. W3 matchers skip whole blocks by their
-    largest id, then bisect the block's ids (read through `blocks` when
-    given); Whoosh's own `skip_to` steps through a block one posting at a
-    time, a Python call each. Other matchers use `skip_to`.
-    """
-    if _is_w3(m):
-        while not m._atend and m._maxid < docnum:
-            m._next_block()
-        if m._atend:
-            return EXHAUSTED
-        block = blocks.block(m, leaf) if blocks is not None else _Block(m)
-        i = bisect_left(block.ids, docnum)
-        if i >= len(block.ids):  # cannot happen (the block's largest id >= docnum)
-            return EXHAUSTED
-        return block.value(i) if block.ids[i] == docnum else None
-    if not m.is_active():
-        return EXHAUSTED
-    if m.id() < docnum:
-        m.skip_to(docnum)
+def _values_by_skipping(m, locals_: list[int], base: int) -> Iterator[tuple[int, bytes]]:
+    for local in locals_:
         if not m.is_active():
-            return EXHAUSTED
-    if m.id() != docnum or not m.supports("characters"):
-        return None
-    return m.value()
+            return
+        if m.id() < local:
+            m.skip_to(local)
+            if not m.is_active():
+                return
+        if m.id() == local and m.supports("characters"):
+            yield local + base, m.value()
 
 
 def _days(reader, n: int) -> np.ndarray:

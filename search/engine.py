@@ -32,13 +32,12 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq
 from whoosh.index import TOC, FileIndex
-from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from index import store
 from index.document import split_labels
 from search import facets, snippets
-from search.columns import EXHAUSTED, Columns, leaf_postings, posting_value
+from search.columns import Columns
 from search.lru import LRU
 from search.query import (
     ParsedQuery,
@@ -596,41 +595,27 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
 
     The generation's cached postings (`Columns.term`) say which of the
     documents hold each term, so only those (term, document) pairs are
-    looked up, each by skipping straight to it in the segment's own
-    postings. Cost grows with the marks on the page, not with text length
-    or with terms the page's documents do not contain.
+    looked up (`Columns.values`), each straight in the block that holds it.
+    Cost grows with the marks on the page, not with text length or with
+    terms the page's documents do not contain.
     """
     out: dict[int, list[tuple[int, int, int]]] = {}
     if not terms or not docnums:
         return out
     reader = s.reader()
+    try:
+        decode = s.schema[fieldname].format.decoder("characters")
+    except Exception:  # noqa: BLE001  no stored offsets: nothing to mark
+        return out
     wanted = np.array(sorted(set(docnums)), dtype=np.int64)
-    leaves = list(reader.leaf_readers())
-    bases = np.array([base for _seg, base in leaves], dtype=np.int64)
     for ti, term in enumerate(sorted(terms)[:MAX_MARKED_TERMS]):
         ids = cols.term(reader, fieldname, term).ids  # sorted
-        at = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
-        present = wanted[ids[at] == wanted] if len(ids) else wanted[:0]
-        if not len(present):
+        if not len(ids):
             continue
-        segment_of = np.searchsorted(bases, present, side="right") - 1
-        for leaf in np.unique(segment_of):
-            segreader, base = leaves[leaf]
-            try:
-                m = leaf_postings(segreader, fieldname, term)
-            except TermNotFound:
-                continue
-            try:
-                decode = segreader.schema[fieldname].format.decoder("characters")
-            except Exception:  # noqa: BLE001  no stored offsets: nothing to mark
-                continue
-            for d in present[segment_of == leaf].tolist():
-                value = posting_value(m, d - base, cols.blocks, int(leaf))
-                if value is EXHAUSTED:
-                    break
-                if value is None:
-                    continue
-                out.setdefault(d, []).extend((a, b, ti) for _p, a, b in decode(value))
+        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        present = wanted[ids[at] == wanted].tolist()
+        for d, value in cols.values(reader, fieldname, term, present):
+            out.setdefault(d, []).extend((a, b, ti) for _p, a, b in decode(value))
     return out
 
 
