@@ -44,6 +44,9 @@ SCORED_FIELDS = ("title", "body", "tags")
 #: of them took about 7 MB over Reuters, half the re-reads of 4,096).
 _TERM_CACHE_SIZE = 16384
 _MEMO_SIZE = 4096
+#: Documents whose stored fields are kept per generation, and their bytes.
+_STORED_SIZE = 4096
+_STORED_BUDGET = 16 * 1024 * 1024
 #: A term with at least this many postings (two W3 blocks or more) is kept
 #: for the generation's life instead of in the LRU ...
 COMMON_POSTINGS = 256
@@ -160,6 +163,7 @@ class Columns:
     _common: dict = field(default_factory=dict)
     _common_bytes: int = 0
     _memo: LRU = field(default_factory=lambda: LRU(_MEMO_SIZE))
+    _stored: LRU = field(default_factory=lambda: LRU(_STORED_SIZE, _STORED_BUDGET, _weigh_fields))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     blocks: BlockCache = field(default_factory=BlockCache)
 
@@ -320,6 +324,19 @@ class Columns:
                     if value is not None:
                         yield local + base, value
 
+    def stored(self, searcher, docnum: int) -> dict:
+        """`searcher.stored_fields(docnum)`, kept for the generation.
+
+        The same articles come back on page after page (a common word's
+        best matches), and Whoosh unpickles a document's fields on every
+        call. Shared between threads: read it, never change it.
+        """
+        fields = self._stored.get(docnum)
+        if fields is None:
+            fields = searcher.stored_fields(docnum)
+            self._stored.put(docnum, fields)
+        return fields
+
     def memo(self, key, compute):
         """`compute()`, remembered for this generation under `key`.
 
@@ -444,6 +461,10 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     if not ids_parts:
         return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
     return Postings(np.concatenate(ids_parts), np.concatenate(weight_parts))
+
+
+def _weigh_fields(fields: dict) -> int:
+    return 100 + sum(len(v) for v in fields.values() if isinstance(v, str))
 
 
 def _values_by_skipping(m, locals_: list[int], base: int) -> Iterator[tuple[int, bytes]]:

@@ -334,7 +334,7 @@ class Engine:
                                   scores if by_score else None)
 
         results.tag_facet = facets.tag_facet(
-            cols, docs, request.tags, lambda i: cols.label(i, s.stored_fields)
+            cols, docs, request.tags, lambda i: cols.label(i, lambda d: cols.stored(s, d))
         )
         undated = int(np.count_nonzero(text_mask & tag_mask & (cols.day < 0)))
         results.date_facet = facets.date_facet(cols, docs, undated, request.start, request.end)
@@ -361,7 +361,7 @@ class Engine:
         docnums = [int(d) for d in docnums]
         title_spans = _char_spans(s, cols, "title", marks["title"], docnums)
         body_spans = _char_spans(s, cols, "body", marks["body"], docnums)
-        stored = [s.stored_fields(d) for d in docnums]
+        stored = [cols.stored(s, d) for d in docnums]
         pieces: list[snippets.Piece] = []
         layout = []
         for d, fields in zip(docnums, stored, strict=True):

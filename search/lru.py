@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 
 class LRU:
-    """At most `size` entries; reading an entry makes it the most recent."""
+    """At most `size` entries; reading an entry makes it the most recent.
 
-    def __init__(self, size: int) -> None:
+    With `weigh` (value -> bytes) and `budget`, entries are also dropped,
+    least recent first, while their weights add up to more than `budget`.
+    """
+
+    def __init__(self, size: int, budget: int | None = None,
+                 weigh: Callable[[Any], int] | None = None) -> None:
         self.size = size
+        self.budget = budget
+        self._weigh = weigh
+        self._weights: dict = {}
+        self.weight = 0
         self._data: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -30,16 +39,26 @@ class LRU:
             return self._data[key]
 
     def put(self, key: Hashable, value: Any) -> None:
-        """Keep `value` under `key`, dropping the least recent entries beyond `size`."""
+        """Keep `value` under `key`, dropping the least recent entries beyond
+        `size` (or `budget`)."""
+        w = self._weigh(value) if self._weigh is not None else 0
         with self._lock:
+            if self._weigh is not None:
+                self.weight += w - self._weights.get(key, 0)
+                self._weights[key] = w
             self._data[key] = value
             self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            while len(self._data) > self.size or (
+                    self.budget is not None and self.weight > self.budget and self._data):
+                old, _ = self._data.popitem(last=False)
+                if self._weigh is not None:
+                    self.weight -= self._weights.pop(old)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._weights.clear()
+            self.weight = 0
 
     def values(self) -> list:
         with self._lock:

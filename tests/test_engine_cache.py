@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from index import store
@@ -77,4 +78,19 @@ def test_cached_answers_are_invisible_to_the_garbage_collector(tmp_path):
     again = engine.run(_request("wheat"))
     again.hits[0].tags.append("changed by a caller")
     assert engine.run(_request("wheat")).hits[0].tags == first.hits[0].tags
+    engine.close()
+
+
+def test_stored_fields_kept_for_a_generation_never_outlive_it(tmp_path):
+    gen, ix = store.new_generation(tmp_path)
+    write_articles(ix, [_article(1, "wheat")])
+    store.make_current(tmp_path, gen)
+    engine = Engine(tmp_path, answer_cache=0)
+    assert [h.title for h in engine.run(_request("wheat")).hits] == ["Report 1 on wheat"]
+    assert len(engine._open()[0].columns._stored) == 1  # kept for the next page
+    write_articles(ix, [dataclasses.replace(_article(1, "wheat"),
+                                            title="Report 1 on wheat, revised")])
+    ix.optimize()  # one segment again: the revised article is document 0, as the old one was
+    engine._next_check = 0.0
+    assert [h.title for h in engine.run(_request("wheat")).hits] == ["Report 1 on wheat, revised"]
     engine.close()
