@@ -116,7 +116,9 @@ def test_ctrl_c_abandons_the_run_cleanly(tmp_path):
     write_corpus(corpus, 50)
     assert archivist("index", str(corpus), index_dir=ix_dir).returncode == 0
     committed = indexed_ids(ix_dir)
-    write_corpus(corpus, 1500, start=50)
+    # Enough files that the run is still reading when the signal lands, even
+    # on a busy machine (1,500 once finished first and the run exited 0).
+    write_corpus(corpus, 4000, start=50)
     proc = start("index", str(corpus), index_dir=ix_dir)
     _wait_for_progress(proc, until_done=False)
     proc.send_signal(signal.SIGINT)
