@@ -30,6 +30,7 @@ from whoosh.reading import TermNotFound
 from search.columns import _US_PER_DAY, SCORED_FIELDS, Columns
 
 K1 = 1.2
+_NO_IDS = np.zeros(0, dtype=np.int64)
 _COORD_STEP = 1000.0
 B = 0.75
 
@@ -55,20 +56,72 @@ def _empty(cols: Columns) -> Match:
 
 def _term(fieldname: str, text, boost: float, cols: Columns, searcher) -> Match:
     out = _empty(cols)
+    ids, scores = _postings(fieldname, text, boost, cols, searcher)
+    out.mask[ids] = True
+    if scores is not None:
+        out.score[ids] = scores
+    return out
+
+
+def _postings(fieldname: str, text, boost: float, cols: Columns,
+              searcher) -> tuple[np.ndarray, np.ndarray | None]:
+    """A term's documents (deleted ones included) and their scores (None
+    for a field that is not scored)."""
     field = searcher.schema[fieldname] if fieldname in searcher.schema else None
     if field is None:
-        return out
+        return _NO_IDS, None
     btext = text if isinstance(text, bytes) else field.to_bytes(text)
     p = cols.term(searcher.reader(), fieldname, btext)
-    if len(p.ids) == 0:
-        return out
-    out.mask[p.ids] = True
-    if fieldname in SCORED_FIELDS:
-        s = p.bm25
-        if s is None:  # two threads may both work it out; the result is the same
-            s = p.bm25 = _bm25(p.ids, p.weights, fieldname, cols)
-        out.score[p.ids] = s * boost if boost != 1 else s
-    return out
+    if len(p.ids) == 0 or fieldname not in SCORED_FIELDS:
+        return p.ids, None
+    s = p.bm25
+    if s is None:  # two threads may both work it out; the result is the same
+        s = p.bm25 = _bm25(p.ids, p.weights, fieldname, cols)
+    return p.ids, (s * boost if boost != 1 else s)
+
+
+def _or(q: query.Query, cols: Columns, searcher) -> Match:
+    """Any `Or` (scores added, with coordination when it has a `scale`) or
+    `DisjunctionMax` (the best score)."""
+    parts = [_eval(c, cols, searcher) for c in q.subqueries]
+    if not parts:
+        return _empty(cols)
+    mask = np.zeros(cols.n, dtype=bool)
+    score = np.zeros(cols.n, dtype=np.float32)
+    hits = np.zeros(cols.n, dtype=np.int16)
+    for p in parts:
+        mask |= p.mask
+        if isinstance(q, query.DisjunctionMax):
+            np.maximum(score, p.score, out=score)
+        else:
+            score += p.score
+        hits += p.mask
+    if getattr(q, "scale", None):
+        # Coordination, made strict: a document with more of the parts
+        # always ranks above one with fewer (BM25 scores stay far below
+        # the step), then by score among equals.
+        score += hits.astype(np.float32) * _COORD_STEP
+    return Match(mask, score * q.boost)
+
+
+def _or_of_terms(q: query.Or, cols: Columns, searcher) -> Match:
+    """An `Or` of plain terms (a word looked up in each text field) added
+    straight into one score vector: each term touches only its own
+    documents instead of filling and adding whole-archive vectors."""
+    mask = np.zeros(cols.n, dtype=bool)
+    score = np.zeros(cols.n, dtype=np.float32)
+    scale = getattr(q, "scale", None)
+    hits = np.zeros(cols.n, dtype=np.int16) if scale else None
+    for c in q.subqueries:
+        ids, scores = _postings(c.fieldname, c.text, c.boost, cols, searcher)
+        mask[ids] = True
+        if scores is not None:
+            score[ids] += scores  # a term's ids are unique
+        if hits is not None:
+            hits[ids] += 1
+    if hits is not None:
+        score += hits.astype(np.float32) * _COORD_STEP
+    return Match(mask, score * q.boost)
 
 
 def _bm25(ids: np.ndarray, tf: np.ndarray, fieldname: str, cols: Columns) -> np.ndarray:
@@ -130,26 +183,10 @@ def _eval(q: query.Query, cols: Columns, searcher) -> Match:
             score += p.score
         score[~mask] = 0
         return Match(mask, score * q.boost)
+    if type(q) is query.Or and all(type(c) is query.Term for c in q.subqueries):
+        return _or_of_terms(q, cols, searcher)
     if isinstance(q, (query.Or, query.DisjunctionMax)):
-        parts = [_eval(c, cols, searcher) for c in q.subqueries]
-        if not parts:
-            return _empty(cols)
-        mask = np.zeros(cols.n, dtype=bool)
-        score = np.zeros(cols.n, dtype=np.float32)
-        hits = np.zeros(cols.n, dtype=np.int16)
-        for p in parts:
-            mask |= p.mask
-            if isinstance(q, query.DisjunctionMax):
-                np.maximum(score, p.score, out=score)
-            else:
-                score += p.score
-            hits += p.mask
-        if getattr(q, "scale", None):
-            # Coordination, made strict: a document with more of the parts
-            # always ranks above one with fewer (BM25 scores stay far below
-            # the step), then by score among equals.
-            score += hits.astype(np.float32) * _COORD_STEP
-        return Match(mask, score * q.boost)
+        return _or(q, cols, searcher)
     if isinstance(q, query.NumericRange) and q.fieldname == "date":
         return _date_range(q, cols)
     if isinstance(q, query.Phrase):
