@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from webui_fixtures import query_of
 
 from search.request import SearchRequest
@@ -64,3 +66,18 @@ def test_histogram_day_axis_is_short(ctx):
     assert len(chart.labels) <= histogram.MAX_LABELS + 1
     assert all(len(lab.text) <= 2 for lab in chart.labels)
     assert chart.bars[0].description == "1 May 2022: 1 article"
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_article_links_equal_url_for(article_id):
+    from flask import url_for
+
+    from webui.links import article_url
+
+    app = create_app({"INDEX_DIR": "/nonexistent", "TESTING": True})
+    with app.test_request_context("/", base_url="http://x/archive"):
+        assert article_url(article_id) == url_for("pages.article", article_id=article_id)
+        req = SearchRequest(q="oil", page=2)
+        assert article_url(article_id, req) == (
+            url_for("pages.article", article_id=article_id) + "?" + req.to_query_string())
