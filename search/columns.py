@@ -70,9 +70,9 @@ class _Block:
     """One W3 posting block's ids and values (character offsets), compactly.
 
     Whoosh decodes a block into a tuple of Python ints and a list of bytes
-    objects, about 12 KB for a full block of 128 postings; kept as two
-    arrays and one bytes string it is about 2.5 KB, so the same memory
-    holds five times as many blocks.
+    objects, one object per posting; kept as two arrays and one bytes
+    string it holds no object the garbage collector tracks and takes 3.6 KB
+    on average over Reuters.
     """
 
     __slots__ = ("ids", "blob", "ends")
@@ -132,11 +132,11 @@ class BlockCache:
     """
 
     def __init__(self, size: int = 8192, directories: int = 16384) -> None:
-        self._blocks = LRU(size)
-        self._directories = LRU(directories)
+        self.blocks = LRU(size)
+        self.directories = LRU(directories)
 
     def __len__(self) -> int:
-        return len(self._blocks)
+        return len(self.blocks)
 
 
 @dataclass
@@ -294,7 +294,7 @@ class Columns:
             if not mine:
                 continue
             key = (leaf, fieldname, btext)
-            directory = cache._directories.get(key)
+            directory = cache.directories.get(key)
             m = None
             if directory is None:
                 try:
@@ -305,19 +305,19 @@ class Columns:
                     yield from _values_by_skipping(m, mine, base)
                     continue
                 directory = _Directory(m)
-                cache._directories.put(key, directory)
+                cache.directories.put(key, directory)
             for local in mine:
                 k = bisect_left(directory.maxids, local)
                 if k == len(directory.maxids):
                     break
                 bkey = (leaf, directory.positions[k])
-                block = cache._blocks.get(bkey)
+                block = cache.blocks.get(bkey)
                 if block is None:
                     if m is None:
                         m = leaf_postings(segreader, fieldname, btext)
                     m._goto(directory.positions[k])
                     block = _Block(m)
-                    cache._blocks.put(bkey, block)
+                    cache.blocks.put(bkey, block)
                 i = bisect_left(block.ids, local)
                 if i < len(block.ids) and block.ids[i] == local:
                     value = block.value(i)
