@@ -40,13 +40,14 @@ _US_PER_DAY = 86_400_000_000
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 #: Fields whose terms are scored by `search.scoring`.
 SCORED_FIELDS = ("title", "body", "tags")
-#: Rare terms kept per generation (most have a few dozen postings: 16,384
-#: of them took about 7 MB over Reuters, half the re-reads of 4,096).
-_TERM_CACHE_SIZE = 16384
+#: Rare terms kept per generation. Caches of one generation are sized to
+#: fill within the load test's first minute: 16,384 rare terms halved their
+#: re-reads but kept a server's memory growing for ten minutes.
+_TERM_CACHE_SIZE = 4096
 _MEMO_SIZE = 4096
 #: Documents whose stored fields are kept per generation, and their bytes.
-_STORED_SIZE = 4096
-_STORED_BUDGET = 16 * 1024 * 1024
+_STORED_SIZE = 1024
+_STORED_BUDGET = 4 * 1024 * 1024
 #: A term with at least this many postings (two W3 blocks or more) is kept
 #: for the generation's life instead of in the LRU ...
 COMMON_POSTINGS = 256
@@ -125,13 +126,14 @@ class BlockCache:
     block is known by its segment's position in the reader and its offset
     in that segment's postings file; entries (`_Block`) are shared
     read-only, hold no object the garbage collector tracks, and take about
-    30 MB for the default 8,192 blocks (3.6 KB on average over Reuters).
+    15 MB for the default 4,096 blocks (3.6 KB on average over Reuters, the
+    memory 2,048 blocks took as Whoosh decodes them).
     Finding the block by walking a common word's block headers cost as much
     as decoding it; each term's `_Directory` is kept too (a few bytes per
     block).
     """
 
-    def __init__(self, size: int = 8192, directories: int = 16384) -> None:
+    def __init__(self, size: int = 4096, directories: int = 4096) -> None:
         self.blocks = LRU(size)
         self.directories = LRU(directories)
 
