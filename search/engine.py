@@ -27,6 +27,7 @@ import pickle
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -334,7 +335,7 @@ class Engine:
                                   scores if by_score else None)
 
         results.tag_facet = facets.tag_facet(
-            cols, docs, request.tags, lambda i: cols.label(i, lambda d: cols.stored(s, d))
+            cols, docs, request.tags, lambda i: cols.label(i, partial(cols.stored, s))
         )
         undated = int(np.count_nonzero(text_mask & tag_mask & (cols.day < 0)))
         results.date_facet = facets.date_facet(cols, docs, undated, request.start, request.end)

@@ -88,6 +88,11 @@ def _quote(value: str) -> str:
     return quote_plus(value, safe="")
 
 
+def _encoded(params: list[tuple[str, str]]) -> list[str]:
+    """Each parameter as `urlencode` writes it: `name=value`, both quoted."""
+    return [f"{_quote(k)}={_quote(v)}" for k, v in params]
+
+
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
 
@@ -204,7 +209,7 @@ class SearchRequest:
 
         The same string `urllib.parse.urlencode(self.to_params())` gives.
         """
-        return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in self.to_params())
+        return "&".join(_encoded(self.to_params()))
 
     def tag_choice_query_strings(self, tags: Iterable[str]) -> list[tuple[str, str]]:
         """For each of `tags`: the query strings of `with_tag(tag)` and of
@@ -219,7 +224,7 @@ class SearchRequest:
         takes the transitions themselves.
         """
         params = self._refine().to_params() if self.page != 1 else self.to_params()
-        enc = [f"{_quote(k)}={_quote(v)}" for k, v in params]
+        enc = _encoded(params)
         ntags = (1 if self.q else 0) + len(self.tags)
         head, not_tags = enc[:ntags], enc[ntags:ntags + len(self.not_tags)]
         tail = enc[ntags + len(self.not_tags):]

@@ -137,8 +137,7 @@ def _mark(piece: Piece) -> str:
 
 def _merge(spans, text: str) -> list[tuple[int, int]]:
     """Spans clipped to `text`, sorted, and joined where they overlap or only
-    spaces part them: "oil prices" is one mark, not two (easier to read,
-    and half the tags for the sanitizer to check)."""
+    spaces part them: "oil prices" is one mark, not two (easier to read)."""
     limit = len(text)
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):

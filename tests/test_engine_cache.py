@@ -17,6 +17,14 @@ def _article(i: int, word: str) -> Article:
                    body=f"A short note about {word} and the harbour.", date=dt.date(2020, 1, i))
 
 
+def _served(tmp_path, articles: list[Article], **engine_options) -> tuple[Engine, object]:
+    """An engine over a new current generation holding `articles`, and its index."""
+    gen, ix = store.new_generation(tmp_path)
+    write_articles(ix, articles)
+    store.make_current(tmp_path, gen)
+    return Engine(tmp_path, **engine_options), ix
+
+
 def _request(q: str) -> SearchRequest:
     req, problems = SearchRequest.from_args({"q": [q]})
     assert not problems
@@ -24,10 +32,7 @@ def _request(q: str) -> SearchRequest:
 
 
 def test_repeated_request_is_a_cache_hit_with_an_independent_copy(tmp_path):
-    gen, ix = store.new_generation(tmp_path)
-    write_articles(ix, [_article(1, "wheat"), _article(2, "barley")])
-    store.make_current(tmp_path, gen)
-    engine = Engine(tmp_path)
+    engine, _ix = _served(tmp_path, [_article(1, "wheat"), _article(2, "barley")])
     first = engine.run(_request("wheat"))
     second = engine.run(_request("wheat"))
     assert (first.from_cache, second.from_cache) == (False, True)
@@ -39,10 +44,7 @@ def test_repeated_request_is_a_cache_hit_with_an_independent_copy(tmp_path):
 
 
 def test_a_new_commit_is_never_answered_from_the_old_cache(tmp_path):
-    gen, ix = store.new_generation(tmp_path)
-    write_articles(ix, [_article(1, "wheat")])
-    store.make_current(tmp_path, gen)
-    engine = Engine(tmp_path)
+    engine, ix = _served(tmp_path, [_article(1, "wheat")])
     assert engine.run(_request("wheat")).total == 1
     write_articles(ix, [_article(3, "wheat")])
     engine._next_check = 0.0  # skip the half-second wait between index checks
@@ -53,10 +55,7 @@ def test_a_new_commit_is_never_answered_from_the_old_cache(tmp_path):
 
 
 def test_the_answer_cache_can_be_turned_off(tmp_path):
-    gen, ix = store.new_generation(tmp_path)
-    write_articles(ix, [_article(1, "wheat")])
-    store.make_current(tmp_path, gen)
-    engine = Engine(tmp_path, answer_cache=0)
+    engine, _ix = _served(tmp_path, [_article(1, "wheat")], answer_cache=0)
     engine.run(_request("wheat"))
     assert not engine.run(_request("wheat")).from_cache
     engine.close()
@@ -68,10 +67,7 @@ def test_cached_answers_are_invisible_to_the_garbage_collector(tmp_path):
     # kept as bytes, and each hit is a fresh copy a caller may change.
     import gc
 
-    gen, ix = store.new_generation(tmp_path)
-    write_articles(ix, [_article(i, "wheat") for i in range(1, 6)])
-    store.make_current(tmp_path, gen)
-    engine = Engine(tmp_path)
+    engine, _ix = _served(tmp_path, [_article(i, "wheat") for i in range(1, 6)])
     first = engine.run(_request("wheat"))
     stored = list(engine._answers._data.values())
     assert stored and all(isinstance(v, bytes) and not gc.is_tracked(v) for v in stored)
@@ -82,10 +78,7 @@ def test_cached_answers_are_invisible_to_the_garbage_collector(tmp_path):
 
 
 def test_stored_fields_kept_for_a_generation_never_outlive_it(tmp_path):
-    gen, ix = store.new_generation(tmp_path)
-    write_articles(ix, [_article(1, "wheat")])
-    store.make_current(tmp_path, gen)
-    engine = Engine(tmp_path, answer_cache=0)
+    engine, ix = _served(tmp_path, [_article(1, "wheat")], answer_cache=0)
     assert [h.title for h in engine.run(_request("wheat")).hits] == ["Report 1 on wheat"]
     assert len(engine._open()[0].columns._stored) == 1  # kept for the next page
     write_articles(ix, [dataclasses.replace(_article(1, "wheat"),
