@@ -31,15 +31,26 @@ def _request(q: str) -> SearchRequest:
     return req
 
 
-def test_repeated_request_is_a_cache_hit_with_an_independent_copy(tmp_path):
+def test_a_request_that_recurs_is_a_cache_hit_with_an_independent_copy(tmp_path):
     engine, _ix = _served(tmp_path, [_article(1, "wheat"), _article(2, "barley")])
-    first = engine.run(_request("wheat"))
-    second = engine.run(_request("wheat"))
-    assert (first.from_cache, second.from_cache) == (False, True)
-    assert [h.id for h in second.hits] == [h.id for h in first.hits] == ["a1"]
-    second.messages.append("added by a caller")
+    # Kept the second time it is answered (most requests never recur), then served.
+    answers = [engine.run(_request("wheat")) for _ in range(3)]
+    assert [a.from_cache for a in answers] == [False, False, True]
+    first, third = answers[0], answers[2]
+    assert [h.id for h in third.hits] == [h.id for h in first.hits] == ["a1"]
+    third.messages.append("added by a caller")
     assert engine.run(_request("wheat")).messages == first.messages
-    assert (engine.cache_hits, engine.cache_misses) == (2, 1)
+    assert (engine.cache_hits, engine.cache_misses) == (2, 2)
+    engine.close()
+
+
+def test_a_request_asked_once_is_not_kept(tmp_path):
+    engine, _ix = _served(tmp_path, [_article(1, "wheat"), _article(2, "barley")])
+    for word in ("wheat", "barley", "harbour"):
+        engine.run(_request(word))
+    assert len(engine._answers._data) == 0
+    engine.run(_request("barley"))
+    assert len(engine._answers._data) == 1
     engine.close()
 
 
@@ -69,6 +80,7 @@ def test_cached_answers_are_invisible_to_the_garbage_collector(tmp_path):
 
     engine, _ix = _served(tmp_path, [_article(i, "wheat") for i in range(1, 6)])
     first = engine.run(_request("wheat"))
+    engine.run(_request("wheat"))  # asked again: kept
     stored = list(engine._answers._data.values())
     assert stored and all(isinstance(v, bytes) and not gc.is_tracked(v) for v in stored)
     again = engine.run(_request("wheat"))
