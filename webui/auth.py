@@ -47,12 +47,28 @@ _THROTTLE = "archivist.login_throttle"
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, marked `Secure` on HTTPS requests."""
+    """Flask's signed cookie session, marked `Secure` on HTTPS requests.
+
+    Readers never sign in, so their requests carry no session cookie and
+    leave the session untouched. For them the signing serializer is not
+    built (Flask builds one per request, before looking for a cookie) and
+    there is nothing to save.
+    """
 
     def get_cookie_secure(self, app: Flask) -> bool:
         if app.config.get("SESSION_COOKIE_SECURE"):
             return True
         return has_request_context() and request.is_secure
+
+    def open_session(self, app: Flask, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if not session and not session.modified and not session.accessed:
+            return  # what Flask would do, without working out the cookie's rules
+        super().save_session(app, session, response)
 
 
 def init_app(app: Flask) -> None:

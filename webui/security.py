@@ -39,6 +39,12 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _secure(response: Response) -> Response:
+        headers = response.headers
+        # Not `setdefault` (nor `in`): werkzeug's raise and catch an
+        # exception for each header missing, which is all of them on almost
+        # every response.
+        present = {name.lower() for name in headers.keys()}
         for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+            if name.lower() not in present:
+                headers.add(name, value)
         return response
