@@ -45,6 +45,9 @@ SCORED_FIELDS = ("title", "body", "tags")
 #: re-reads but kept a server's memory growing for ten minutes.
 _TERM_CACHE_SIZE = 4096
 _MEMO_SIZE = 4096
+#: Term frequencies kept for related articles: Reuters' body and titles
+#: have about 40,000 terms; the words of articles actually read are fewer.
+_FREQUENCIES_SIZE = 32768
 #: Documents whose stored fields are kept per generation, and their bytes.
 _STORED_SIZE = 1024
 _STORED_BUDGET = 4 * 1024 * 1024
@@ -168,6 +171,9 @@ class Columns:
     _stored: LRU = field(default_factory=lambda: LRU(_STORED_SIZE, _STORED_BUDGET, _weigh_fields))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     blocks: BlockCache = field(default_factory=BlockCache)
+    #: (field, term) -> collection frequency (-1: not in the index), for
+    #: related articles' key terms (`search.related`).
+    frequencies: LRU = field(default_factory=lambda: LRU(_FREQUENCIES_SIZE))
 
     @property
     def doc_count_live(self) -> int:

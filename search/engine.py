@@ -48,6 +48,7 @@ from search.query import (
     most_words,
     parse,
 )
+from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
 from search.scoring import evaluate
@@ -461,18 +462,15 @@ class Engine:
         docnum = _docnum(s, article_id)
         if docnum is None:
             return []
-        # As Lucene's MoreLikeThis does, each telling term is looked for in
-        # the field it was drawn from (half the postings of asking both).
-        key_terms: list[tuple[str, str, float]] = []
+        cols = gen.columns
+        reader = KnownFrequencies(s.reader(), cols.frequencies, partial(cols.stored, s))
         try:
-            for fname, count in (("body", 12), ("title", 4)):
-                key_terms += [(fname, t, w) for t, w in s.key_terms([docnum], fname,
-                                                                     numterms=count)]
+            terms = key_terms(reader, docnum)
         except Exception:  # noqa: BLE001  an empty or odd body has no key terms
-            key_terms = []
-        if not key_terms:
+            terms = []
+        if not terms:
             return []
-        q = wq.Or([wq.Term(f, t, boost=max(w, 0.01)) for f, t, w in key_terms])
+        q = wq.Or([wq.Term(f, t, boost=max(w, 0.01)) for f, t, w in terms])
         match = evaluate(q, gen.columns, s)
         match.mask[docnum] = False
         docs = np.flatnonzero(match.mask)
