@@ -45,9 +45,9 @@ SCORED_FIELDS = ("title", "body", "tags")
 #: re-reads but kept a server's memory growing for ten minutes.
 _TERM_CACHE_SIZE = 4096
 _MEMO_SIZE = 4096
-#: Term frequencies kept for related articles: Reuters' body and titles
-#: have about 40,000 terms; the words of articles actually read are fewer.
-_FREQUENCIES_SIZE = 32768
+#: Term frequencies kept for related articles: the words of the articles
+#: read, the common ones (which most articles share) staying.
+_FREQUENCIES_SIZE = 16384
 #: Documents whose stored fields are kept per generation, and their bytes.
 _STORED_SIZE = 1024
 _STORED_BUDGET = 4 * 1024 * 1024

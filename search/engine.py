@@ -105,19 +105,20 @@ class _GenerationCache:
     and unpickling an answer cost 0.2 to 0.3 ms each. Each `get` hands out
     a fresh copy, so callers may change what they are given.
 
-    Most keys never come back, so a value is kept only the second time its
-    key is put: the first time, only the key's hash is noted (in an LRU of
-    `SEEN_PER_ENTRY` times the cache's size). In the load test's mix this
-    pickles 7 answers in 100 instead of 92, and finds a few more, because
-    the answers kept are the ones that recur.
+    Most keys never come back, so with `second_time` a value is kept only
+    the second time its key is put: the first time, only the key's hash is
+    noted (in an LRU of `SEEN_PER_ENTRY` times the cache's size). In the
+    load test's mix this pickles 7 answers in 100 instead of 92, and finds
+    a few more, because the answers kept are the ones that recur.
     """
 
     SEEN_PER_ENTRY = 4
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, second_time: bool = True) -> None:
         self.size = size
+        self.second_time = second_time
         self._data = LRU(size)
-        self._seen = LRU(size * self.SEEN_PER_ENTRY)
+        self._seen = LRU(size * self.SEEN_PER_ENTRY if second_time else 0)
         self._gen: tuple | None = None
         self._lock = threading.Lock()
         self.hits = 0
@@ -143,7 +144,7 @@ class _GenerationCache:
             if self._gen != gen_key:  # the index moved on while this was made
                 return
             seen = hash(key)
-            if self._seen.get(seen) is None:
+            if self.second_time and self._seen.get(seen) is None:
                 self._seen.put(seen, True)  # kept if it is put again
                 return
         frozen = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -168,7 +169,8 @@ class Engine:
         self._local = threading.local()
         self._answers = _GenerationCache(answer_cache)
         self._related = _GenerationCache(RELATED_CACHE_SIZE)
-        self._suggestions = _GenerationCache(RESULT_CACHE_SIZE)
+        # A suggestion is a short string, cheap to keep from the first time.
+        self._suggestions = _GenerationCache(RESULT_CACHE_SIZE, second_time=False)
 
     @classmethod
     def from_index(cls, ix) -> Engine:
