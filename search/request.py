@@ -240,6 +240,31 @@ class SearchRequest:
                         "&".join([*head, *not_tags, f"not_tag={quoted}", *tail])))
         return out
 
+    def date_choice_query_strings(self, dates: Iterable[str]) -> list[str]:
+        """For each of `dates`: the query string of `with_dates(d, d)`.
+
+        A date histogram links each of its bars (a year, month or day) to
+        the search narrowed to it; as for the tag facet, the parameters all
+        of them share are encoded once. Raises ValueError, as `with_dates`
+        does, for a date `date_bounds` cannot read. A property test compares
+        the strings with the transitions'.
+        """
+        base = self.with_dates(None, None)  # the same request, no dates
+        enc = _encoded(base.to_params())
+        split = (1 if base.q else 0) + len(base.tags) + len(base.not_tags)
+        head, tail = enc[:split], enc[split:]
+        out = []
+        for d in dates:
+            text = d.strip()
+            if not text:
+                out.append("&".join(enc))
+                continue
+            if date_bounds(text) is None:
+                raise ValueError(f"not a date: {text!r}")
+            quoted = _quote(text)
+            out.append("&".join([*head, f"from={quoted}", f"to={quoted}", *tail]))
+        return out
+
     # -- facts -----------------------------------------------------------
 
     @property

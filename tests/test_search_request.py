@@ -132,3 +132,25 @@ def test_tag_choice_query_strings_equal_the_transitions(q, tags, not_tags, undat
         (req.with_tag(t).to_query_string(), req.with_not_tag(t).to_query_string())
         for t in offered
     ]
+
+
+@given(q=_text, tags=st.lists(_text, max_size=3), not_tags=st.lists(_text, max_size=2),
+       undated=st.sampled_from(["include", "exclude", "only"]), page=st.integers(1, 9),
+       year=st.sampled_from(["", "1987"]), sort=st.sampled_from(["relevance", "newest"]),
+       per_page=st.sampled_from(["10", "25"]),
+       dates=st.lists(st.sampled_from(["1987", "1987-03", "1987-03-09", " 2022-12 ", "",
+                                       "1401", "۱۴۰۱-۰۲"]), max_size=6))
+def test_date_choice_query_strings_equal_the_transitions(q, tags, not_tags, undated, page, year,
+                                                          sort, per_page, dates):
+    args = MultiDict([("q", q), *[("tag", t) for t in tags], *[("not_tag", t) for t in not_tags],
+                      ("undated", undated), ("page", str(page)), ("from", year), ("to", year),
+                      ("sort", sort), ("per_page", per_page)])
+    req, _ = SearchRequest.from_args(args)
+    assert req.date_choice_query_strings(dates) == [
+        req.with_dates(d, d).to_query_string() for d in dates
+    ]
+
+
+def test_date_choice_query_strings_refuse_what_is_not_a_date():
+    with pytest.raises(ValueError):
+        SearchRequest(q="oil").date_choice_query_strings(["1987", "March"])

@@ -11,7 +11,7 @@ from webui_fixtures import query_of
 
 from search.request import SearchRequest
 from search.results import DateBucket, DateFacet, SearchResults
-from webui import create_app, histogram, presenters
+from webui import create_app, histogram, links, presenters
 
 
 @pytest.fixture
@@ -56,6 +56,9 @@ def test_histogram_geometry(ctx):
     assert half.selected and not tall.selected
     assert tall.x + tall.width < half.x and half.x + half.width <= chart.width + 0.01
     assert ("from", "2019") in query_of(tall.url) and ("to", "2019") in query_of(tall.url)
+    # Each bar links to exactly the search narrowed to its period (an empty bar between).
+    assert tall.url == links.search_url(req.with_dates("2019", "2019"))
+    assert half.url == links.search_url(req.with_dates("2021", "2021"))
     assert [lab.anchor for lab in chart.labels][0] == "start"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from search.request import SearchRequest
 from search.results import DateBucket, DateFacet
-from webui.links import search_url
+from webui.links import date_choice_urls
 
 #: The chart's coordinate box; CSS scales it to the sidebar's width.
 WIDTH = 280
@@ -86,6 +86,7 @@ def build(facet: DateFacet, request: SearchRequest) -> Histogram:
     if n == 1:
         bar_w = min(bar_w, WIDTH / 4)
     top = max(b.count for b in buckets) or 1
+    urls = iter(date_choice_urls(request, [b.value for b in buckets if b.count]))
     for i, b in enumerate(buckets):
         # A bar with any articles stays visible however tall its neighbours are.
         h = 0.0 if b.count == 0 else max(plot * b.count / top, 3.0)
@@ -102,7 +103,7 @@ def build(facet: DateFacet, request: SearchRequest) -> Histogram:
             count=b.count,
             label=b.label,
             description=f"{b.label}: {_plural(b.count, 'article')}",
-            url=search_url(request.with_dates(b.value, b.value)) if b.count else None,
+            url=next(urls) if b.count else None,
             selected=selected,
         ))
     every = max(1, math.ceil(n / MAX_LABELS))

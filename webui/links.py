@@ -74,6 +74,14 @@ def tag_choice_urls(request: SearchRequest, tags: list[str]) -> list[tuple[str, 
             for add, leave in request.tag_choice_query_strings(tags)]
 
 
+def date_choice_urls(request: SearchRequest, dates: list[str]) -> list[str]:
+    """For each date: the search page narrowed to it
+    (`search_url(request.with_dates(d, d))`), built together for a whole
+    date histogram."""
+    base = _route("pages.search")
+    return [f"{base}?{qs}" if qs else base for qs in request.date_choice_query_strings(dates)]
+
+
 def article_url(article_id: str, request: SearchRequest | None = None) -> str:
     """An article's page; `request` is the search it was reached from.
 
