@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import quote_plus
 
 import jdatetime
@@ -223,11 +223,7 @@ class SearchRequest:
         compares them), and a tag this request already requires or excludes
         takes the transitions themselves.
         """
-        params = self._refine().to_params() if self.page != 1 else self.to_params()
-        enc = _encoded(params)
-        ntags = (1 if self.q else 0) + len(self.tags)
-        head, not_tags = enc[:ntags], enc[ntags:ntags + len(self.not_tags)]
-        tail = enc[ntags + len(self.not_tags):]
+        head, not_tags, tail = self._tag_choice_parts
         out = []
         for tag in tags:
             key = normalize_tag(tag)
@@ -239,6 +235,17 @@ class SearchRequest:
             out.append(("&".join([*head, f"tag={quoted}", *not_tags, *tail]),
                         "&".join([*head, *not_tags, f"not_tag={quoted}", *tail])))
         return out
+
+    @cached_property
+    def _tag_choice_parts(self) -> tuple[list[str], list[str], list[str]]:
+        # This request on page 1, encoded and cut where a tag is added: the
+        # text and required tags, the excluded tags, the rest. Worked out
+        # once per request: a results page asks for the facet and each hit.
+        params = self._refine().to_params() if self.page != 1 else self.to_params()
+        enc = _encoded(params)
+        ntags = (1 if self.q else 0) + len(self.tags)
+        nots = ntags + len(self.not_tags)
+        return enc[:ntags], enc[ntags:nots], enc[nots:]
 
     def date_choice_query_strings(self, dates: Iterable[str]) -> list[str]:
         """For each of `dates`: the query string of `with_dates(d, d)`.
