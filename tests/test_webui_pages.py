@@ -467,3 +467,18 @@ def test_reindexed_archive_is_picked_up_without_restart(tmp_path):
         assert time.monotonic() < deadline, "the new index was never picked up"
         time.sleep(0.2)
     close_engine(app)
+
+
+def test_links_follow_the_path_the_app_is_mounted_at(client):
+    # Route URLs are kept per app and mount point; a page served under a
+    # prefix (SCRIPT_NAME, as behind a proxy) links within it, and the
+    # unprefixed pages served before and after it are unaffected.
+    plain = get_page(client, "/?sort=oldest")[1]
+    mounted = get_page(client, "/?sort=oldest", environ_overrides={"SCRIPT_NAME": "/archive"})[1]
+    again = get_page(client, "/?sort=oldest")[1]
+    for doc, prefix in ((plain, "/"), (mounted, "/archive/"), (again, "/")):
+        hrefs = doc.xpath('//*[@id="results-region"]//a/@href')
+        assert hrefs and all(h.startswith(prefix) for h in hrefs if not h.startswith("#")), hrefs
+        assert any(h.startswith(prefix + "articles/") for h in hrefs)
+        assert any(h.startswith(prefix + "?") for h in hrefs)
+    assert not any(h.startswith("/archive") for h in plain.xpath("//a/@href"))
