@@ -404,7 +404,17 @@ def test_atom_feed_is_newest_first(client):
     updated = [e.findtext("a:updated", namespaces=ns) for e in root.findall("a:entry", ns)]
     assert len(updated) == 18 and updated == sorted(updated, reverse=True)
     link = root.find("a:entry/a:link", ns).get("href")
-    assert "/articles/" in link and link.startswith("http")
+    assert link.startswith("http://localhost/articles/")
+    assert root.find("a:id", ns).text == "http://localhost/?tag=energy&sort=newest"
+
+
+def test_atom_feed_links_under_a_mount_point(client):
+    r = client.get("/feed.atom?tag=energy", environ_overrides={"SCRIPT_NAME": "/archive"})
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = ET.fromstring(r.data)
+    assert root.find("a:entry/a:link", ns).get("href").startswith(
+        "http://localhost/archive/articles/")
+    assert root.find("a:id", ns).text == "http://localhost/archive/?tag=energy&sort=newest"
 
 
 def test_exports_honour_the_limit(index_dir):

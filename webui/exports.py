@@ -19,7 +19,8 @@ import json
 from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
-from flask import Blueprint, Response, current_app, url_for
+from flask import Blueprint, Response, current_app
+from flask import request as http_request
 
 from search.request import MAX_PER_PAGE, SearchRequest
 from search.results import Hit
@@ -75,7 +76,8 @@ def feed():
     title = f"Archivist: {req.q}" if req.q else "Archivist: newest articles"
     if req.tags:
         title += " (tagged " + ", ".join(req.tags) + ")"
-    page_url = _external(search_url(req))
+    root_url = _external_root()
+    page_url = root_url + search_url(req)
     ET.SubElement(root, f"{{{ATOM}}}title").text = title
     ET.SubElement(root, f"{{{ATOM}}}id").text = page_url
     ET.SubElement(root, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=page_url)
@@ -85,7 +87,7 @@ def feed():
     newest = None
     for hit in hits:
         entry = ET.SubElement(root, f"{{{ATOM}}}entry")
-        link = _external(article_url(hit.id))
+        link = root_url + article_url(hit.id)
         ET.SubElement(entry, f"{{{ATOM}}}title").text = hit.title or "(untitled)"
         ET.SubElement(entry, f"{{{ATOM}}}id").text = link
         ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=link)
@@ -103,8 +105,10 @@ def feed():
     return Response(body, mimetype="application/atom+xml")
 
 
-def _external(path: str) -> str:
-    return url_for("pages.search", _external=True).rstrip("/") + path
+def _external_root() -> str:
+    """Scheme and host to put before a path the app made (every feed link is
+    absolute). The path already starts with the app's mount point."""
+    return http_request.host_url.rstrip("/")
 
 
 def _stamp(date: dt.date | None) -> str:
