@@ -67,7 +67,7 @@ def suggest(text: str, words: list[str], searcher, lexicon: Lexicon | None = Non
     for word in words:
         if len(word) < MIN_LENGTH or word in replacements or word.isdigit():
             continue
-        if re.search(rf"(?<!\w){re.escape(word)}[*?~]", text):
+        if _operand(text, word):
             continue  # a prefix, wildcard or fuzzy word is not meant to be a whole word
         analyzed = terms(word)
         if len(analyzed) != 1:
@@ -88,6 +88,23 @@ def suggest(text: str, words: list[str], searcher, lexicon: Lexicon | None = Non
     for word, better in replacements.items():
         out = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, out)
     return out if out != text else None
+
+
+def _operand(text: str, word: str) -> bool:
+    """True when `word` starts a word of `text` that ends in `*`, `?` or `~`.
+
+    What the pattern `(?<!\\w)word[*?~]` finds, without compiling a pattern
+    for every word asked about (Python keeps only 512 compiled patterns, and
+    each keystroke brings new words).
+    """
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        before = text[at - 1] if at else " "
+        if end < len(text) and text[end] in "*?~" and not (before.isalnum() or before == "_"):
+            return True
+        at = text.find(word, at + 1)
+    return False
 
 
 def _frequency(reader, term: str) -> int:
