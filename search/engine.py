@@ -116,9 +116,8 @@ class _GenerationCache:
 
     def __init__(self, size: int, second_time: bool = True) -> None:
         self.size = size
-        self.second_time = second_time
         self._data = LRU(size)
-        self._seen = LRU(size * self.SEEN_PER_ENTRY if second_time else 0)
+        self._seen = LRU(size * self.SEEN_PER_ENTRY) if second_time else None
         self._gen: tuple | None = None
         self._lock = threading.Lock()
         self.hits = 0
@@ -128,7 +127,8 @@ class _GenerationCache:
         with self._lock:
             if self._gen != gen_key:  # what is kept belongs to an older generation
                 self._data.clear()
-                self._seen.clear()
+                if self._seen is not None:
+                    self._seen.clear()
                 self._gen = gen_key
             found = self._data.get(key)
             if found is None:
@@ -143,9 +143,8 @@ class _GenerationCache:
         with self._lock:
             if self._gen != gen_key:  # the index moved on while this was made
                 return
-            seen = hash(key)
-            if self.second_time and self._seen.get(seen) is None:
-                self._seen.put(seen, True)  # kept if it is put again
+            if self._seen is not None and self._seen.get(hash(key)) is None:
+                self._seen.put(hash(key), True)  # kept if it is put again
                 return
         frozen = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
@@ -426,7 +425,7 @@ class Engine:
         docnum = _docnum(s, article_id)
         if docnum is None:
             return None
-        fields = s.stored_fields(docnum)
+        fields = gen.columns.stored(s, docnum)  # related articles read it again
         marks = {"title": set(), "body": set()}
         if q:
             parsed = parse(q)

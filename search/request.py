@@ -223,7 +223,7 @@ class SearchRequest:
         compares them), and a tag this request already requires or excludes
         takes the transitions themselves.
         """
-        head, not_tags, tail = self._tag_choice_parts
+        head, not_tags, tail = self._choice_parts
         out = []
         for tag in tags:
             key = normalize_tag(tag)
@@ -237,10 +237,11 @@ class SearchRequest:
         return out
 
     @cached_property
-    def _tag_choice_parts(self) -> tuple[list[str], list[str], list[str]]:
-        # This request on page 1, encoded and cut where a tag is added: the
-        # text and required tags, the excluded tags, the rest. Worked out
-        # once per request: a results page asks for the facet and each hit.
+    def _choice_parts(self) -> tuple[list[str], list[str], list[str]]:
+        # This request on page 1, encoded and cut where a tag or a date
+        # range goes: the text and required tags, the excluded tags, the
+        # rest. Worked out once per request: a results page asks for the
+        # tag facet and for each hit's tags.
         params = self._refine().to_params() if self.page != 1 else self.to_params()
         enc = _encoded(params)
         ntags = (1 if self.q else 0) + len(self.tags)
@@ -256,15 +257,13 @@ class SearchRequest:
         does, for a date `date_bounds` cannot read. A property test compares
         the strings with the transitions'.
         """
-        base = self.with_dates(None, None)  # the same request, no dates
-        enc = _encoded(base.to_params())
-        split = (1 if base.q else 0) + len(base.tags) + len(base.not_tags)
-        head, tail = enc[:split], enc[split:]
+        tags, not_tags, tail = self.with_dates(None, None)._choice_parts
+        head = [*tags, *not_tags]
         out = []
         for d in dates:
             text = d.strip()
             if not text:
-                out.append("&".join(enc))
+                out.append("&".join([*head, *tail]))
                 continue
             if date_bounds(text) is None:
                 raise ValueError(f"not a date: {text!r}")

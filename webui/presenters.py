@@ -253,11 +253,7 @@ def _range_text(request: SearchRequest) -> str:
 def _tag_options(results: SearchResults, request: SearchRequest) -> list[TagOption]:
     selected_keys = set(request.tags)
     values = results.tag_facet.values
-    chosen = [v.selected or v.value in selected_keys for v in values]
-    offered = [v.value for v, c in zip(values, chosen, strict=True) if not c]
-    urls = iter(tag_choice_urls(request, offered))
-    options = [_tag_option(v.value, v.label, v.count, c, request, None if c else next(urls))
-               for v, c in zip(values, chosen, strict=True)]
+    options = _tag_rows(values, [v.selected or v.value in selected_keys for v in values], request)
     # A required tag always shows (checked), even when it is not among the top tags.
     seen = {v.value for v in values}
     for key in request.tags:
@@ -268,15 +264,14 @@ def _tag_options(results: SearchResults, request: SearchRequest) -> list[TagOpti
 
 def _tag_option(key: str, label: str, count: int, selected: bool,
                 request: SearchRequest, urls: tuple[str, str] | None = None) -> TagOption:
-    """One facet row; `urls` are its (require, exclude) links when already
-    built for the whole facet (see `links.tag_choice_urls`)."""
+    """One facet row; an unselected tag's `urls` are its (require, exclude)
+    links (see `_tag_rows`)."""
     if selected:
         toggle_url = search_url(request.without_tag(key))
         exclude_url = None
         toggle_description = f"Remove the filter tag {label}"
     else:
-        toggle_url, exclude_url = urls or (search_url(request.with_tag(key)),
-                                           search_url(request.with_not_tag(key)))
+        toggle_url, exclude_url = urls
         toggle_description = f"Show only articles tagged {label} ({plural(count, 'article')})"
     return TagOption(
         key=key, label=label, count=count, selected=selected,
@@ -289,10 +284,16 @@ def _tag_option(key: str, label: str, count: int, selected: bool,
 
 def tag_options_for(values, request: SearchRequest) -> list[TagOption]:
     """Tag finder matches as facet rows (for the tag lookup page)."""
-    return [
-        _tag_option(v.value, v.label, v.count, v.value in request.tags, request)
-        for v in values
-    ]
+    return _tag_rows(values, [v.value in request.tags for v in values], request)
+
+
+def _tag_rows(values, chosen: list[bool], request: SearchRequest) -> list[TagOption]:
+    """Facet rows for `values` (FacetValues), `chosen` marking the selected
+    ones; the others' links are built together (`links.tag_choice_urls`)."""
+    offered = [v.value for v, c in zip(values, chosen, strict=True) if not c]
+    urls = iter(tag_choice_urls(request, offered))
+    return [_tag_option(v.value, v.label, v.count, c, request, None if c else next(urls))
+            for v, c in zip(values, chosen, strict=True)]
 
 
 def _sorts(request: SearchRequest) -> list[Link]:
