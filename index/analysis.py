@@ -11,31 +11,55 @@ looking for it in stored text. So there is exactly one analyzer, built here:
    forms, ligatures), accents and Arabic diacritics removed, Arabic yeh and
    kaf mapped to their Persian forms, tatweel and ZWNJ dropped, Persian and
    Arabic-Indic digits made ASCII, case folded;
-3. drop English stop words;
+3. drop English stop words and one-letter words;
 4. stem Latin-script words with the Porter stemmer (Persian words are left
    whole: an English stemmer would only damage them).
 
-This module must never change what a term looks like without a reindex:
-the index stores its output.
+**Punctuated words.** Names and abbreviations are written with punctuation
+inside them: `al-Qaeda`, `U.S.`, `AT&T`, `S&L`, `1986/87`, `O'Brien`,
+`3,000`. A run of words joined by single `-`, `.`, `&`, `/` or apostrophes
+(a comma only between digits) is a *compound*. Its parts are indexed at
+consecutive positions like any words, except that a part is never dropped as
+a stop word or for being one letter (`U.S.` would otherwise leave nothing),
+and the whole compound is indexed once more, folded but not stemmed
+(`u.s`, `at&t`, `al-qaeda`), at the first part's position. So a query can
+match a punctuated word as the phrase of its parts or as its joined form
+(`search.plan` decides which), and the highlighter marks the whole of it.
+A possessive `'s` is no compound: `France's` is indexed as `France`.
+
+This module must never change what a term looks like without a schema
+version bump (`index.schema.SCHEMA_VERSION`): the index stores its output.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
-from whoosh.analysis import (
-    Analyzer,
-    Filter,
-    RegexTokenizer,
-    StopFilter,
-)
+from whoosh.analysis import Filter, Token, Tokenizer
+from whoosh.analysis.filters import STOP_WORDS
 from whoosh.lang.porter import stem as porter_stem
 
 # Word characters, plus what may sit inside a Persian or Arabic word:
 # combining marks (harakat, shadda, accents), tatweel, ZWNJ and ZWJ.
 _INWORD = r"\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c\u200d"
 TOKEN_PATTERN = rf"(?:\w|[{_INWORD}])+"
+#: What may join two words into one compound (see the module docstring).
+_JOINERS = "-\u2010\u2011.&/'\u2019\u02bc"
+_SEPARATOR = rf"(?:[{re.escape(_JOINERS)}]|(?<=\d),(?=\d))"
+#: A plain word or a compound: the unit a reader types and the highlighter marks.
+COMPOUND_PATTERN = rf"{TOKEN_PATTERN}(?:{_SEPARATOR}{TOKEN_PATTERN})*"
+_COMPOUND = re.compile(COMPOUND_PATTERN)
+_PART = re.compile(TOKEN_PATTERN)
+_APOSTROPHES = "'\u2019\u02bc"
+# Joiners written several ways, folded to one spelling in the joined form.
+_JOINER_MAP = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2019": "'", "\u02bc": "'"})
+#: Words too common to index on their own (Whoosh's English list).
+STOPS = STOP_WORDS
+#: Shorter words are not indexed on their own.
+MIN_WORD = 2
 
 _LETTER_MAP = str.maketrans(
     {
@@ -65,8 +89,161 @@ def normalize_word(word: str) -> str:
     return unicodedata.normalize("NFC", s.translate(_LETTER_MAP)).casefold()
 
 
+_porter = lru_cache(maxsize=200_000)(porter_stem)
+
+
+@lru_cache(maxsize=200_000)
+def stem(folded: str) -> str:
+    """The index term of one folded word: Porter's stem for ASCII, else itself."""
+    return _porter(folded) if folded.isascii() else folded
+
+
+def is_indexed_alone(folded: str) -> bool:
+    """True when a folded word outside a compound becomes an index term."""
+    return len(folded) >= MIN_WORD and folded not in STOPS
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One word or compound of a text, as the index sees it.
+
+    `parts` are the index terms of its words in order (stemmed); `joined` is
+    the compound's joined term (None for a single word); `words` are the
+    folded words before stemming; `start`/`end` are character offsets.
+    """
+
+    text: str
+    parts: tuple[str, ...]
+    joined: str | None
+    words: tuple[str, ...]
+    start: int
+    end: int
+
+
+def units(text: str) -> list[Unit]:
+    """The words and compounds of `text`, analyzed exactly as indexing does.
+
+    A lone word that indexing drops (a stop word, one letter) comes back
+    with no parts, so a caller can tell the reader what was left out.
+    """
+    out = []
+    for m in _COMPOUND.finditer(text):
+        unit = _unit(m)
+        if unit is not None:
+            out.append(unit)
+    return out
+
+
+def _unit(m: re.Match) -> Unit | None:
+    raw = m.group(0)
+    pieces = [p for p in _PART.finditer(raw)]
+    # A possessive 's ends the compound: "France's" is France, "U.S.'s" is U.S.
+    if (len(pieces) >= 2 and raw[pieces[-1].start() - 1] in _APOSTROPHES
+            and normalize_word(pieces[-1].group(0)) == "s"):
+        pieces.pop()
+    words = tuple(w for p in pieces if (w := normalize_word(p.group(0))))
+    if not words:
+        return None
+    start, end = m.start(), m.end()
+    if len(words) == 1:
+        w = words[0]
+        parts = (stem(w),) if is_indexed_alone(w) else ()
+        return Unit(raw, parts, None, words, start, end)
+    joined = normalize_word(raw[:pieces[-1].end()].translate(_JOINER_MAP))
+    return Unit(raw, tuple(stem(w) for w in words), joined, words, start, end)
+
+
+class ArchiveTokenizer(Tokenizer):
+    """The whole analyzer in one pass: tokens are final index terms.
+
+    Tokenizing, folding, dropping stop words and stemming in one loop (see
+    the module docstring for the rules) instead of a chain of generators.
+    Positions are consecutive over the terms kept; a compound's joined term
+    shares its first part's position, so a phrase of the parts still finds
+    the parts adjacent. `surface`, when given a set, collects every folded
+    word before stemming (and each joined compound): the spelling
+    vocabulary that `ArticleText` indexes beside the stems.
+    """
+
+    is_morph = True
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", surface=None, **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode)
+        t.boost = 1.0
+        t.stopped = False
+        if not tokenize:  # one term, as it is (Whoosh asks this of queries)
+            t.original = t.text = value
+            t.pos, t.startchar, t.endchar = start_pos, start_char, start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for m in _COMPOUND.finditer(value):
+            unit = _unit(m)
+            if unit is None:
+                continue
+            if surface is not None:
+                surface.update(w for w in unit.words if is_indexed_alone(w))
+                if unit.joined:
+                    surface.add(unit.joined)
+            if chars:
+                t.startchar, t.endchar = start_char + unit.start, start_char + unit.end
+            if unit.joined is None:
+                if not unit.parts:
+                    continue
+                t.text = unit.parts[0]
+                if keeporiginal:
+                    t.original = unit.text
+                t.pos = pos
+                pos += 1
+                yield t
+                continue
+            t.text = unit.joined
+            t.pos = pos
+            if keeporiginal:
+                t.original = unit.text
+            yield t
+            inner = list(_PART.finditer(unit.text))
+            k = 0
+            for piece in inner:
+                if k >= len(unit.parts):
+                    break
+                if not normalize_word(piece.group(0)):
+                    continue
+                t.text = unit.parts[k]
+                t.pos = pos
+                if chars:
+                    t.startchar = start_char + unit.start + piece.start()
+                    t.endchar = start_char + unit.start + piece.end()
+                if keeporiginal:
+                    t.original = piece.group(0)
+                pos += 1
+                k += 1
+                yield t
+
+
+def make_analyzer() -> ArchiveTokenizer:
+    """The analyzer for body and title text (see the module docstring)."""
+    return ArchiveTokenizer()
+
+
+def terms(text: str) -> list[str]:
+    """The index terms of `text`, in order (joined compounds included)."""
+    return [t.text for t in ANALYZER(text)]
+
+
+#: The shared analyzer instance. It keeps no state between calls.
+ANALYZER = make_analyzer()
+
+
+# -- kept for indexes written before schema version 2 ------------------------
+# Their pickled schemas name these classes; opening such an index (to read
+# it, or to replace it with a rebuild) must still find them.
+
+
 class NormalizeFilter(Filter):
-    """Apply `normalize_word` to every token, dropping tokens left empty."""
+    """Apply `normalize_word` to every token (schema version 1)."""
 
     def __call__(self, tokens):
         for t in tokens:
@@ -76,49 +253,13 @@ class NormalizeFilter(Filter):
                 yield t
 
 
-_porter = lru_cache(maxsize=200_000)(porter_stem)
-
-
 class LatinStemFilter(Filter):
-    """Porter-stem ASCII tokens; leave every other script alone.
+    """Porter-stem ASCII tokens (schema version 1)."""
 
-    Whoosh's own StemFilter would also run Persian words through the English
-    stemmer, and its cache is slower than `functools.lru_cache`.
-    """
+    is_morph = True
 
     def __call__(self, tokens):
-        stem = _porter
         for t in tokens:
-            text = t.text
-            if text.isascii():
-                t.text = stem(text)
+            if t.text.isascii():
+                t.text = _porter(t.text)
             yield t
-
-
-def make_analyzer() -> Analyzer:
-    """The analyzer for body and title text (see the module docstring)."""
-    return (
-        RegexTokenizer(TOKEN_PATTERN)
-        | NormalizeFilter()
-        | StopFilter(minsize=2)
-        | LatinStemFilter()
-    )
-
-
-def make_unstemmed_analyzer() -> Analyzer:
-    """The same folding without stemming or stop words.
-
-    Used for the spelling vocabulary and for matching prefixes and fuzzy
-    terms, where a stem ("deleg" for "delegation") would be a poor word to
-    show or to expand.
-    """
-    return RegexTokenizer(TOKEN_PATTERN) | NormalizeFilter()
-
-
-def terms(text: str) -> list[str]:
-    """The index terms of `text`, in order (a convenience for tests and queries)."""
-    return [t.text for t in ANALYZER(text)]
-
-
-#: The shared analyzer instance. Whoosh analyzers are stateless between calls.
-ANALYZER = make_analyzer()

@@ -17,7 +17,48 @@ TITLE_BOOST = 3.0
 TAGS_BOOST = 2.0
 
 #: Bumped whenever the schema or analyzer changes in a way that needs a rebuild.
-SCHEMA_VERSION = 1
+#: 2: punctuated words (compounds) and the spelling vocabulary (`spell_*`).
+SCHEMA_VERSION = 2
+#: Prefix of the fields holding the words of a text field as written (folded,
+#: not stemmed): the vocabulary for spelling, prefixes and fuzzy words.
+SPELL_PREFIX = "spell_"
+
+
+class ArticleText(TEXT):
+    """A text field that also indexes its unstemmed words for spelling.
+
+    Whoosh's `spelling=True` analyzes every text a second time to find the
+    words before stemming; here the analyzer collects them during the one
+    pass that makes the stems (its `surface` set), and `spellable_words`
+    hands them over. Each word becomes one posting of the `spell_<field>`
+    field per segment, so the vocabulary costs little.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(spelling=True, spelling_prefix=SPELL_PREFIX, **kwargs)
+        self._last: tuple[str, set[str]] | None = None
+
+    def separate_spelling(self) -> bool:
+        return True
+
+    def index(self, value, **kwargs):
+        words: set[str] = set()
+        self._last = (value, words)
+        return super().index(value, surface=words, **kwargs)
+
+    def spellable_words(self, value):
+        last = self._last
+        if last is not None and last[0] is value:
+            return sorted(last[1])
+        words: set[str] = set()
+        for _ in self.analyzer(value, surface=words):
+            pass
+        return sorted(words)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_last"] = None
+        return state
 
 
 def make_schema() -> Schema:
@@ -25,10 +66,10 @@ def make_schema() -> Schema:
     return Schema(
         # Stable article id: the JSON Lines record's own id, else derived from the path.
         id=ID(stored=True, unique=True, sortable=True),
-        title=TEXT(analyzer=ANALYZER, stored=True, field_boost=TITLE_BOOST, chars=True),
+        title=ArticleText(analyzer=ANALYZER, stored=True, field_boost=TITLE_BOOST, chars=True),
         # chars=True stores each term's character offsets, so snippets are cut
         # from the stored text without re-analyzing whole documents.
-        body=TEXT(analyzer=ANALYZER, stored=True, chars=True),
+        body=ArticleText(analyzer=ANALYZER, stored=True, chars=True),
         # Lowercased tag keys, comma separated: "top news" stays one term.
         tags=KEYWORD(
             stored=True, commas=True, lowercase=True, scorable=True, sortable=True,

@@ -29,9 +29,11 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 
-from index.schema import make_schema
+from index.schema import SCHEMA_VERSION, make_schema
 
 CURRENT = "CURRENT"
+#: Each generation's note of the schema version it was written with.
+VERSION_FILE = "schema-version"
 LOCK = "write.lock"
 GEN_PREFIX = "gen-"
 
@@ -69,7 +71,24 @@ def new_generation(index_dir: Path) -> tuple[Path, FileIndex]:
     ]
     gen = index_dir / f"{GEN_PREFIX}{max(numbers, default=0) + 1:06d}"
     gen.mkdir()
+    (gen / VERSION_FILE).write_text(f"{SCHEMA_VERSION}\n", "utf-8")
     return gen, whoosh_index.create_in(str(gen), make_schema())
+
+
+def schema_version(index_dir: Path) -> int | None:
+    """The schema version the current generation was written with.
+
+    None when there is no index; 1 for generations made before versions
+    were noted. An older version than `SCHEMA_VERSION` needs a rebuild:
+    its terms were made by an older analyzer.
+    """
+    gen = current_generation(index_dir)
+    if gen is None:
+        return None
+    try:
+        return int((gen / VERSION_FILE).read_text("utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return 1
 
 
 def make_current(index_dir: Path, gen: Path) -> None:

@@ -33,6 +33,7 @@ from index import store
 from index.article import Article, ReadError
 from index.document import to_document
 from index.formats import reader_for
+from index.schema import SCHEMA_VERSION
 from index.sources import DEFAULT_MAX_BYTES, FoundFile, LoadedFile, load, walk
 
 SOURCES_FILE = "sources.json"
@@ -76,6 +77,8 @@ class RunSummary:
     seconds: float = 0.0
     rebuilt: bool = False
     articles: int = 0
+    #: Why a run asked to be incremental rebuilt the index instead.
+    rebuilt_because: str | None = None
 
     @property
     def failed(self) -> int:
@@ -179,6 +182,14 @@ def _run(
 ) -> RunSummary:
     summary = RunSummary(rebuilt=rebuild)
     old_ix = store.open_current(index_dir)
+    version = store.schema_version(index_dir)
+    if old_ix is not None and not rebuild and version is not None and version < SCHEMA_VERSION:
+        # Terms made by an older analyzer cannot be mixed with new ones.
+        rebuild = summary.rebuilt = True
+        summary.rebuilt_because = (
+            f"the index was written with schema version {version}; this version of "
+            f"Archivist writes version {SCHEMA_VERSION}, so it was rebuilt"
+        )
     before = _read_state(old_ix) if old_ix is not None else {}
     if rebuild:
         # Everything not under the rebuilt roots is dropped with the old generation.

@@ -165,6 +165,7 @@ class Columns:
     avg_length: dict[str, float]
     doc_count: int
     _labels: dict[int, str] = field(default_factory=dict)
+    _by_folded: dict[str, list[int]] | None = None
     _terms: LRU = field(default_factory=lambda: LRU(_TERM_CACHE_SIZE))
     _common: dict = field(default_factory=dict)
     _common_bytes: int = 0
@@ -385,6 +386,27 @@ class Columns:
             return [i]
         folded = normalize_word(key)
         return [j for j, f in enumerate(self.tag_folded) if f == folded]
+
+    def tag_keys_folded(self, folded: str) -> list[str]:
+        """The tag keys whose folded spelling is `folded` (a word of a query)."""
+        ids = self._folded_index().get(folded, ())
+        return [self.tag_keys[i] for i in ids]
+
+    def tag_keys_prefixed(self, folded: str, limit: int) -> list[str]:
+        """Up to `limit` tag keys whose folded spelling starts with `folded`,
+        the most used first."""
+        found = [i for i, f in enumerate(self.tag_folded) if f.startswith(folded)]
+        found.sort(key=lambda i: -len(self.tag_docs[i]))
+        return [self.tag_keys[i] for i in found[:limit]]
+
+    def _folded_index(self) -> dict[str, list[int]]:
+        index = self._by_folded
+        if index is None:
+            index = {}
+            for i, f in enumerate(self.tag_folded):
+                index.setdefault(f, []).append(i)
+            self._by_folded = index
+        return index
 
     def docs_with_tag(self, key: str) -> np.ndarray:
         """Bool mask of the documents having the tag `key`."""

@@ -8,8 +8,9 @@ requests already running finish on the old one. Each thread gets its own
 searcher pinned to the same generation, because a Whoosh searcher's file
 positions must not be shared between threads.
 
-A request is answered in four steps: parse the text (`search.query`),
-evaluate it over whole arrays (`search.scoring`), apply the tag and date
+A request is answered in four steps: read the text into a plan
+(`search.plan`) and compile it (`search.compiler`), evaluate it over whole
+arrays (`search.scoring`), apply the tag and date
 filters as array masks, then build only what the page shows: the hits of
 this page with their snippets (`search.snippets`) and the facet counts
 (`search.facets`). Results, hits and article views are dataclasses from
@@ -39,20 +40,15 @@ from index import store
 from index.document import split_labels
 from search import facets, snippets
 from search.columns import Columns
+from search.compiler import Compiler, has_text_terms, highlight_terms
 from search.lru import LRU
-from search.query import (
-    ParsedQuery,
-    bounded,
-    has_text_terms,
-    highlight_terms,
-    most_words,
-    parse,
-)
+from search.plan import QueryPlan, plan
 from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
 from search.scoring import evaluate
-from search.suggest import Lexicon, suggest
+from search.suggest import apply, auto_distance, corrections, suggest
+from search.vocabulary import Vocabulary
 
 NOT_INDEXED = "The archive is not indexed yet."
 REFRESH_SECONDS = 0.5
@@ -79,16 +75,37 @@ class _Generation:
     toc: int
     searcher: Searcher  # used to build the columns; serves the building thread
     columns: Columns
-    _lexicon: Lexicon | None = None
-    _lexicon_lock: threading.Lock = field(default_factory=threading.Lock)
+    _vocabulary: Vocabulary | None = None
+    _compiler: Compiler | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def lexicon(self, s: Searcher) -> Lexicon:
-        """The body field's terms for suggestions, read on first need."""
-        if self._lexicon is None:
-            with self._lexicon_lock:
-                if self._lexicon is None:
-                    self._lexicon = Lexicon(s.reader())
-        return self._lexicon
+    def vocabulary(self, s: Searcher) -> Vocabulary:
+        """The archive's words as written (prefixes, fuzzy words, spelling),
+        read on first need."""
+        if self._vocabulary is None:
+            with self._lock:
+                if self._vocabulary is None:
+                    self._vocabulary = Vocabulary(s.reader())
+        return self._vocabulary
+
+    def compiler(self, s: Searcher) -> Compiler:
+        """Plans → Whoosh queries for this generation."""
+        if self._compiler is None:
+            cols = self.columns
+            self._compiler = Compiler(_LazyVocabulary(self, s), cols.tag_keys_folded,
+                                      cols.tag_keys_prefixed)
+        return self._compiler
+
+
+class _LazyVocabulary:
+    """Reads a generation's vocabulary only when a plan needs one (a prefix,
+    a fuzzy word): plain searches never pay for it."""
+
+    def __init__(self, gen: _Generation, s: Searcher) -> None:
+        self._gen, self._s = gen, s
+
+    def __getattr__(self, name):
+        return getattr(self._gen.vocabulary(self._s), name)
 
 
 class _GenerationCache:
@@ -301,10 +318,9 @@ class Engine:
     def _answer(self, request: SearchRequest, results: SearchResults,
                 gen: _Generation, s: Searcher) -> None:
         cols = gen.columns
-        parsed = parse(request.q)
-        results.searched_for = parsed.searched_for
-        results.messages.extend(parsed.messages)
-        q = bounded(parsed.query, s.reader(), cols.memo) if parsed.query is not None else None
+        read = plan(request.q)
+        results.searched_for = read.searched_for
+        results.messages.extend(read.notes)
 
         tag_mask = cols.live.copy()
         for key in request.tags:
@@ -312,25 +328,25 @@ class Engine:
         for key in request.not_tags:
             tag_mask &= ~cols.docs_with_tag(key)
         date_mask = _date_mask(cols, request)
+        found = self._match(read, gen, s, tag_mask & date_mask)
 
-        scores = None
-        if q is not None:
-            match = evaluate(q, cols, s)
-            text_mask, scores = match.mask, match.score
-        else:
+        if (len(found.docs) < SUGGEST_BELOW and read.words and not request.verbatim):
+            # Little or nothing found: try the text with its unknown words
+            # corrected, and show that instead if it finds more.
+            fixes = corrections(read.words, gen.vocabulary(s), auto_distance)
+            if fixes:
+                better_text = apply(request.q, fixes)
+                better = plan(better_text)
+                again = self._match(better, gen, s, tag_mask & date_mask)
+                if len(again.docs) > len(found.docs):
+                    read, found = better, again
+                    results.corrected, results.corrected_from = better_text, request.q
+                    results.searched_for = better.searched_for
+        results.messages.extend(n for n in found.notes if n not in results.messages)
+        results.partial_match_note = found.partial_note
+        q, text_mask, scores, docs = found.query, found.mask, found.scores, found.docs
+        if text_mask is None:
             text_mask = cols.live
-        docs = np.flatnonzero(text_mask & tag_mask & date_mask)
-
-        if len(docs) == 0 and q is not None:
-            loose = most_words(q)
-            if loose is not None:
-                match = evaluate(loose, cols, s)
-                more = np.flatnonzero(match.mask & tag_mask & date_mask)
-                if len(more):
-                    q, text_mask, scores, docs = loose, match.mask, match.score, more
-                    results.partial_match_note = (
-                        f"No article has all of {_quoted(parsed)}; showing those with most."
-                    )
 
         total = len(docs)
         results.total = total
@@ -349,7 +365,7 @@ class Engine:
                      "oldest" if request.sort == "oldest" else "newest",
                      page * request.per_page)
         page_docs = order[(page - 1) * request.per_page: page * request.per_page]
-        marks = highlight_terms(q, s.reader())
+        marks = highlight_terms(q)
         results.hits = self._hits(s, cols, page_docs, marks,
                                   scores if by_score else None)
 
@@ -359,8 +375,42 @@ class Engine:
         undated = int(np.count_nonzero(text_mask & tag_mask & (cols.day < 0)))
         results.date_facet = facets.date_facet(cols, docs, undated, request.start, request.end)
 
-        if request.q and total < SUGGEST_BELOW and parsed.words:
-            results.suggestion = self._suggest(gen, s, parsed.searched_for, parsed.words)
+        if (request.q and read.words and results.corrected is None
+                and (total < SUGGEST_BELOW or found.partial_note)):
+            results.suggestion = self._suggest(gen, s, request.q, read.words)
+
+    def _match(self, read: QueryPlan, gen: _Generation, s: Searcher,
+               filters: np.ndarray) -> _Found:
+        """The documents `read` finds among `filters`, with their scores.
+
+        A short all-words search that finds nothing is tried again ranked by
+        most of its words; a long one or a question is ranked that way from
+        the start.
+        """
+        cols = gen.columns
+        compiler = gen.compiler(s)
+        compiled = compiler.compile(read.root, most=read.ranked_by_most)
+        found = _Found(compiled.query, None, None, np.zeros(0, dtype=np.int64), compiled.notes)
+        if compiled.query is None:
+            found.docs = np.flatnonzero(cols.live & filters)
+            return found
+        match = evaluate(compiled.query, cols, s)
+        found.mask, found.scores = match.mask, match.score
+        found.docs = np.flatnonzero(match.mask & filters)
+        if read.ranked_by_most and isinstance(compiled.query, (wq.Or, wq.AndNot)):
+            found.partial_note = (f"Ranked by how many of {_quoted(read)} each article has; "
+                                  "those with more of them come first.")
+        elif len(found.docs) == 0:
+            loose = compiler.compile(read.root, most=True)
+            if loose.query is not None and loose.query != compiled.query:
+                match = evaluate(loose.query, cols, s)
+                more = np.flatnonzero(match.mask & filters)
+                if len(more):
+                    found.query, found.mask, found.scores, found.docs = (
+                        loose.query, match.mask, match.score, more)
+                    found.partial_note = (
+                        f"No article has all of {_quoted(read)}; showing those with most.")
+        return found
 
     def _suggest(self, gen: _Generation, s: Searcher, text: str, words: list[str]) -> str | None:
         """A "did you mean", remembered per generation (the same misspelling recurs,
@@ -370,7 +420,7 @@ class Engine:
         if cached is not None:
             return cached or None
         try:
-            found = suggest(text, words, s, gen.lexicon(s))
+            found = suggest(text, words, gen.vocabulary(s))
         except Exception:  # noqa: BLE001  a suggestion is a courtesy, never a failure
             found = None
         self._suggestions.put(gen.key, key, found or "")
@@ -428,9 +478,7 @@ class Engine:
         fields = gen.columns.stored(s, docnum)  # related articles read it again
         marks = {"title": set(), "body": set()}
         if q:
-            parsed = parse(q)
-            if parsed.query is not None:
-                marks = highlight_terms(bounded(parsed.query, s.reader()), s.reader())
+            marks = highlight_terms(gen.compiler(s).compile(plan(q).root).query)
         title = fields.get("title") or ""
         body = fields.get("body") or ""
         title_spans = [(a, b) for a, b, _ in _char_spans(s, gen.columns, "title", marks["title"],
@@ -524,9 +572,9 @@ class Engine:
             mask &= cols.docs_with_tag(key)
         for key in request.not_tags:
             mask &= ~cols.docs_with_tag(key)
-        parsed = parse(request.q)
-        if parsed.query is not None:
-            mask &= evaluate(bounded(parsed.query, s.reader()), cols, s).mask
+        compiled = gen.compiler(s).compile(plan(request.q).root).query
+        if compiled is not None:
+            mask &= evaluate(compiled, cols, s).mask
         return mask
 
     def stats(self) -> dict:
@@ -658,9 +706,22 @@ def _tags(fields: dict) -> list[HitTag]:
     return [HitTag(k, lab) for k, lab in zip(keys, labels, strict=True)]
 
 
-def _quoted(parsed: ParsedQuery) -> str:
-    words = parsed.words or parsed.searched_for.split()
-    return ", ".join(f"“{w}”" for w in words)
+def _quoted(read: QueryPlan, most: int = 12) -> str:
+    words = read.words or read.searched_for.split()
+    shown = ", ".join(f"“{w}”" for w in words[:most])
+    return shown + (f" and {len(words) - most} more words" if len(words) > most else "")
+
+
+@dataclass
+class _Found:
+    """What one plan matched: its compiled query, masks and notes."""
+
+    query: wq.Query | None
+    mask: np.ndarray | None
+    scores: np.ndarray | None
+    docs: np.ndarray
+    notes: list[str]
+    partial_note: str | None = None
 
 
 def _last_update(gen: _Generation) -> str | None:

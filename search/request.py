@@ -25,7 +25,8 @@ import jdatetime
 
 from index.normalize import SOLAR_YEARS, tag_key, to_ascii_digits
 
-MAX_Q = 500
+#: Characters of search text kept (a pasted question or paragraph fits).
+MAX_Q = 4000
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 10
@@ -116,6 +117,8 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    #: Search exactly what was typed: no automatic spelling correction.
+    verbatim: bool = False
     start: dt.date | None = field(init=False, compare=False, repr=False, default=None)
     end: dt.date | None = field(init=False, compare=False, repr=False, default=None)
 
@@ -175,9 +178,11 @@ class SearchRequest:
         per_page = _int_arg(
             _first(get("per_page")), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, errors
         )
+        verbatim = _first(get("verbatim")) in ("1", "true", "yes", "on")
         request = cls(
             q=q, tags=tags, not_tags=not_tags, date_from=date_from, date_to=date_to,
             undated=undated, sort=sort, page=page, per_page=per_page,
+            verbatim=verbatim and bool(q),
         )
         return request, errors
 
@@ -202,6 +207,8 @@ class SearchRequest:
             params.append(("page", str(self.page)))
         if self.per_page != DEFAULT_PER_PAGE:
             params.append(("per_page", str(self.per_page)))
+        if self.verbatim:
+            params.append(("verbatim", "1"))
         return params
 
     def to_query_string(self) -> str:
@@ -298,8 +305,13 @@ class SearchRequest:
         return SearchRequest(**values)
 
     def with_query(self, q: str) -> SearchRequest:
-        """Search for other text (cut to `MAX_Q` characters)."""
-        return self._refine(q=_clean(q or "").strip()[:MAX_Q])
+        """Search for other text (cut to `MAX_Q` characters), spelling
+        corrections allowed again."""
+        return self._refine(q=_clean(q or "").strip()[:MAX_Q], verbatim=False)
+
+    def with_verbatim(self) -> SearchRequest:
+        """The same text searched exactly as typed (no automatic correction)."""
+        return self._refine(verbatim=True)
 
     def with_tag(self, tag: str) -> SearchRequest:
         """Also require `tag` (and stop excluding it)."""

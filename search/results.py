@@ -133,6 +133,10 @@ class SearchResults:
     suggestion: str | None = None
     partial_match_note: str | None = None
     messages: list[str] = field(default_factory=list)
+    #: Set when the text found little and a spelling correction found more:
+    #: the results are for `corrected`, and `corrected_from` is what was typed.
+    corrected: str | None = None
+    corrected_from: str | None = None
     #: True when the engine answered from its cache of recent answers.
     from_cache: bool = False
 
@@ -174,6 +178,8 @@ class SearchResults:
                 },
             },
             "suggestion": self.suggestion,
+            "showing_results_for": self.corrected,
+            "search_instead_for": self.corrected_from,
             "partial_match_note": self.partial_match_note,
             "messages": list(self.messages),
             "request": self.request.to_query_string(),

@@ -1,172 +1,86 @@
-""""Did you mean ...": spelling suggestions from the archive's own words.
+""""Did you mean ...": spelling corrections from the archive's own words.
 
-A word of the query that the index does not know is replaced by the most
-frequent index term within a small edit distance. The index holds stems
-("deleg"), which no reader wants to be offered, so the suggestion shows the
-word as it is written in an article containing that term: the stored text
-at the term's stored character offsets.
+A word of the search that no article contains is replaced by the nearest
+word that some article does contain (`search.vocabulary`: words as written,
+never stems), the most frequent among equally near ones. Two strengths:
 
-Candidates come from a `Lexicon`: the body field's terms, grouped by first
-letter, read once per index generation. Edit distances against a whole
-group are computed by rapidfuzz (optimal string alignment, the same
-distance Whoosh's `terms_within` uses) in one call, instead of one Python
-loop per term.
+- a **suggestion** ("Did you mean", which the reader chooses to follow):
+  words of 3 or 4 letters within 1 edit, longer ones within 2;
+- an **automatic correction** (the engine searches it when the text finds
+  nothing or little, and says so): words of 5 to 8 letters within 1 edit,
+  9 or more within 2. Shorter words are too ambiguous to change unasked.
 
-Suggestions are only made when a search finds few results; this module
-reads the index and never runs the search itself.
+Only plain words are corrected. Punctuated words (`e-mail`, `U.S.`),
+numbers, prefixes and fuzzy words are left as typed, so a suggestion is
+never a mangled piece of punctuation. Nothing here runs a search.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from index.analysis import normalize_word
+from search.vocabulary import Vocabulary
 
-from index.analysis import normalize_word, terms
-
-#: Only words at least this long get corrected (short ones are too ambiguous).
+#: Only words at least this long get suggestions (short ones are too ambiguous).
 MIN_LENGTH = 3
 
 
-class Lexicon:
-    """The terms of one field of one index generation, by first character.
-
-    Misspellings rarely change a word's first letter, so only terms that
-    share it are compared (as Whoosh does with `prefix=1`).
-    """
-
-    def __init__(self, reader, fieldname: str = "body") -> None:
-        groups: dict[str, list[str]] = defaultdict(list)
-        for btext in reader.lexicon(fieldname):
-            term = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-            groups[term[:1]].append(term)
-        self._groups = dict(groups)
-
-    def within(self, word: str, maxdist: int) -> list[str]:
-        """Terms starting like `word` at most `maxdist` edits away from it."""
-        group = self._groups.get(word[:1])
-        if not group:
-            return []
-        found = process.extract(word, group, scorer=OSA.distance,
-                                score_cutoff=maxdist, limit=None)
-        return [term for term, _dist, _i in found]
+def suggest_distance(word: str) -> int:
+    """Edits allowed when suggesting a replacement for a folded word."""
+    return 0 if len(word) < MIN_LENGTH else 1 if len(word) <= 4 else 2
 
 
-def suggest(text: str, words: list[str], searcher, lexicon: Lexicon | None = None) -> str | None:
-    """`text` with unknown words replaced by known ones, or None if nothing changed.
+def auto_distance(word: str) -> int:
+    """Edits allowed when correcting a folded word without asking."""
+    return 0 if len(word) < 5 else 1 if len(word) <= 8 else 2
 
-    `lexicon` is the body field's `Lexicon`; pass the one kept for the
-    searcher's generation (one is read from the searcher when it is None).
-    """
-    reader = searcher.reader()
-    if lexicon is None:
-        lexicon = Lexicon(reader)
-    replacements: dict[str, str] = {}
+
+def corrections(words: list[str], vocabulary: Vocabulary,
+                distance=suggest_distance) -> dict[str, str]:
+    """Typed word → replacement, for each plain word no article contains."""
+    out: dict[str, str] = {}
     for word in words:
-        if len(word) < MIN_LENGTH or word in replacements or word.isdigit():
+        if word in out or not _correctable(word):
             continue
-        if _operand(text, word):
-            continue  # a prefix, wildcard or fuzzy word is not meant to be a whole word
-        analyzed = terms(word)
-        if len(analyzed) != 1:
-            continue  # a stop word, or a word the analyzer splits
-        term = analyzed[0]
-        if _frequency(reader, term) > 0:
+        folded = normalize_word(word)
+        if vocabulary.knows(folded):
             continue
-        surface = _closest(searcher, lexicon, word)
-        if surface is None:
+        d = distance(folded)
+        if d <= 0:
             continue
-        if word.islower():
-            surface = surface.lower()
-        if surface.casefold() != word.casefold():
-            replacements[word] = surface
-    if not replacements:
-        return None
+        better = vocabulary.closest(folded, d)
+        if better is None:
+            continue
+        out[word] = _cased_like(word, better)
+    return out
+
+
+def apply(text: str, replacements: dict[str, str]) -> str:
+    """`text` with each whole typed word replaced."""
     out = text
     for word, better in replacements.items():
-        out = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, out)
-    return out if out != text else None
+        out = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w*~-])", lambda _m, b=better: b, out)
+    return out
 
 
-def _operand(text: str, word: str) -> bool:
-    """True when `word` starts a word of `text` that ends in `*`, `?` or `~`.
-
-    What the pattern `(?<!\\w)word[*?~]` finds, without compiling a pattern
-    for every word asked about (Python keeps only 512 compiled patterns, and
-    each keystroke brings new words).
-    """
-    at = text.find(word)
-    while at >= 0:
-        end = at + len(word)
-        before = text[at - 1] if at else " "
-        if end < len(text) and text[end] in "*?~" and not (before.isalnum() or before == "_"):
-            return True
-        at = text.find(word, at + 1)
-    return False
-
-
-def _frequency(reader, term: str) -> int:
-    return sum(reader.doc_frequency(f, term) for f in ("title", "body"))
-
-
-def _closest(searcher, lexicon: Lexicon, word: str) -> str | None:
-    """The archive's word closest to `word`, as written in an article.
-
-    The index holds stems, and a misspelled word's stem may be far from the
-    right one ("delegatoin" stays whole, "delegation" is "deleg"). So stems
-    near ever shorter starts of the word are tried, each turned back into
-    the word an article wrote, and the written word nearest `word` wins.
-    """
-    reader = searcher.reader()
-    folded = normalize_word(word)
-    best, best_key = None, None
-    for cut in range(len(folded), max(MIN_LENGTH, len(folded) - 4) - 1, -1):
-        stems = lexicon.within(folded[:cut], 1 if cut <= 5 else 2)
-        stems = sorted(stems, key=lambda t: -_frequency(reader, t))[:3]
-        for stem in stems:
-            surface = _surface(searcher, stem, folded)
-            if not surface:
-                continue
-            dist = OSA.distance(normalize_word(surface), folded)
-            if dist == 0 or dist > 2:
-                continue
-            key = (dist, -_frequency(reader, stem))
-            if best_key is None or key < best_key:
-                best, best_key = surface, key
-        if best is not None:
-            return best
-    return None
-
-
-def _surface(searcher, term: str, near: str, samples: int = 8) -> str | None:
-    """How articles write `term`: of the spellings found in its first few
-    occurrences, the one closest to `near` (the stem "water" is written
-    "water", "waters" and "watered"; a reader who typed "wter" wants the first).
-    """
-    spellings: set[str] = set()
-    for field in ("body", "title"):
-        try:
-            m = searcher.postings(field, term)
-        except Exception:  # noqa: BLE001  no such term, or no stored offsets
-            continue
-        # At most `samples` articles are read: a common term written one way
-        # everywhere must not load every article that contains it.
-        for _ in range(samples):
-            if not m.is_active():
-                break
-            try:
-                chars = m.value_as("characters")
-            except Exception:  # noqa: BLE001  a field without stored offsets
-                break
-            stored = searcher.stored_fields(m.id()).get(field) or ""
-            for _pos, start, end in chars[:samples]:
-                if stored[start:end]:
-                    spellings.add(stored[start:end])
-            m.next()
-        if spellings:
-            break
-    if not spellings:
+def suggest(text: str, words: list[str], vocabulary: Vocabulary) -> str | None:
+    """`text` with unknown words replaced by known ones, or None if nothing changed."""
+    found = corrections(words, vocabulary)
+    if not found:
         return None
-    return min(spellings, key=lambda w: (OSA.distance(normalize_word(w), near), len(w), w))
+    better = apply(text, found)
+    return better if better != text else None
+
+
+def _correctable(word: str) -> bool:
+    return (len(word) >= MIN_LENGTH and not any(ch.isdigit() for ch in word)
+            and all(ch.isalpha() or ch in "\u200c\u200d" for ch in word))
+
+
+def _cased_like(typed: str, word: str) -> str:
+    if typed.isupper() and len(typed) > 1:
+        return word.upper()
+    if typed[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word

@@ -104,7 +104,8 @@ def test_stored_fields_kept_for_a_generation_never_outlive_it(tmp_path):
 def test_a_suggestion_is_kept_the_first_time(tmp_path):
     # Cheap to keep (a short string), and each keystroke of a word asks again.
     engine, _ix = _served(tmp_path, [_article(1, "wheat"), _article(2, "barley")])
-    assert engine.run(_request("wheet")).suggestion == "wheat"
+    asked = dataclasses.replace(_request("wheet"), verbatim=True)  # no automatic correction
+    assert engine.run(asked).suggestion == "wheat"
     assert len(engine._suggestions._data) == 1
     assert len(engine._answers._data) == 0
     engine.close()

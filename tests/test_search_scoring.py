@@ -15,7 +15,9 @@ from index.schema import make_schema
 from index.writer import write_articles
 from search import scoring
 from search.columns import Columns
-from search.query import most_words, parse
+from search.compiler import Compiler
+from search.plan import plan
+from search.vocabulary import Vocabulary
 
 WORDS = "oil wheat harbour tariff grain bank export price crude ministry".split()
 
@@ -45,9 +47,12 @@ def _ors_of_terms(q):
 @pytest.mark.parametrize("text", ["oil", "oil wheat", "crude oil price", "tariff -bank",
                                   "grain OR export", "ministry title:harbour"])
 def test_or_of_terms_equals_the_general_or(searcher, text):
-    q = parse(text).query
     cols = Columns.build(searcher.reader())
-    found = list(_ors_of_terms(q)) + list(_ors_of_terms(most_words(q) or query.NullQuery))
+    compiler = Compiler(Vocabulary(searcher.reader()), cols.tag_keys_folded,
+                        cols.tag_keys_prefixed)
+    q = compiler.compile(plan(text).root).query
+    loose = compiler.compile(plan(text).root, most=True).query
+    found = list(_ors_of_terms(q)) + list(_ors_of_terms(loose))
     scaled = query.Or(found[0].subqueries, scale=0.9, boost=2.0)  # coordination and boost too
     assert found
     for orq in [*found, scaled]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from hypothesis import given
-from hypothesis import strategies as st
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article
@@ -14,7 +11,6 @@ from index.schema import make_schema
 from index.writer import write_articles
 from search.engine import Engine
 from search.request import SearchRequest
-from search.suggest import _operand
 
 
 def _engine() -> Engine:
@@ -42,10 +38,3 @@ def test_no_suggestion_for_a_prefix_word_that_matched():
     results = _run(_engine(), "desal*")
     assert results.total == 1
     assert results.suggestion is None
-
-
-@given(text=st.text(alphabet=st.sampled_from(list("ab_1 *?~٣é-")), max_size=30),
-       word=st.text(alphabet=st.sampled_from(list("ab1é")), min_size=1, max_size=3))
-def test_operand_check_finds_what_the_pattern_finds(text, word):
-    expected = bool(re.search(rf"(?<!\w){re.escape(word)}[*?~]", text))
-    assert _operand(text, word) == expected

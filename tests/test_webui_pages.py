@@ -286,10 +286,21 @@ def test_zero_results_advice(client):
     assert doc.xpath('//dl[@class="hints"]//code')
 
 
-def test_did_you_mean(client):
+def test_a_misspelling_shows_the_corrected_results_and_a_way_back(client):
     _, doc = get_page(client, "/?q=harbuor")
+    note = doc.xpath('//p[contains(@class,"corrected")]')
+    assert note and "Showing results for harbour" in note[0].text_content()
+    corrected, instead = note[0].xpath(".//a")
+    assert state_of(corrected.get("href")).q == "harbour"
+    exact = state_of(instead.get("href"))
+    assert exact.q == "harbuor" and exact.verbatim
+    assert doc.xpath('//ol[contains(@class,"hits")]/li') or doc.xpath("//article")
+
+
+def test_did_you_mean_when_searching_as_typed(client):
+    _, doc = get_page(client, "/?q=harbuor&verbatim=1")
     link = doc.xpath('//p[@class="did-you-mean"]/a')
-    assert link and state_of(link[0].get("href")).q == link[0].text
+    assert link and state_of(link[0].get("href")).q == link[0].text == "harbour"
 
 
 def test_unreadable_query_says_what_was_searched(client):

@@ -131,6 +131,8 @@ def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet)
             click.echo(f"note: {w.path}: {w.reason}", err=True)
         if summary.skipped:
             click.echo(f"skipped {len(summary.skipped)} files of unknown type", err=True)
+        if summary.rebuilt_because:
+            click.echo(f"note: {summary.rebuilt_because}", err=True)
         click.echo(summary.line())
     if strict and summary.failed:
         sys.exit(1)

@@ -172,6 +172,10 @@ class SearchPage:
     sorts: list[Link]
     pagination: Pagination
     suggestion: Link | None
+    #: When a misspelled search was corrected: the corrected text (its own
+    #: search) and a link searching what was typed, exactly.
+    corrected: Link | None
+    search_instead: Link | None
     relaxations: list[Relaxation]
     hints: list[tuple[str, str]]
     past_end: Link | None
@@ -431,6 +435,12 @@ def search_page(
     if results.suggestion and results.suggestion != request.q:
         suggestion = Link(label=results.suggestion,
                           url=search_url(request.with_query(results.suggestion)))
+    corrected = search_instead = None
+    if results.corrected and results.corrected_from is not None:
+        corrected = Link(label=results.corrected,
+                         url=search_url(request.with_query(results.corrected)))
+        search_instead = Link(label=results.corrected_from,
+                              url=search_url(request.with_verbatim()))
     past_end = None
     if results.total and not results.hits and results.pages:
         last = min(results.pages, max_page)
@@ -464,6 +474,8 @@ def search_page(
         sorts=_sorts(request),
         pagination=pagination(results, request, max_page),
         suggestion=suggestion,
+        corrected=corrected,
+        search_instead=search_instead,
         relaxations=_relaxations(request, labels, count) if zero and count else [],
         hints=HINTS if zero and not request.is_browse else [],
         past_end=past_end,

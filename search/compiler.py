@@ -1,0 +1,216 @@
+"""Query plan → Whoosh query: the Whoosh engine's half of the query seam.
+
+`search.plan` decides what a search means; this module only spells that in
+Whoosh's query objects, for `search.scoring` to evaluate over arrays. Each
+rule below is a translation, not a decision:
+
+- a `Word` is looked up in each of its fields: in title and body as its
+  index term, or, for a punctuated word, as its joined term or the phrase
+  of its parts (the phrase only when one of the parts is a word indexed on
+  its own: `U.S.` and `AT&T` are found by their joined terms alone, since
+  one-letter and stop-word parts exist in the index only inside compounds);
+  in tags as every tag key that folds to the word;
+- a `Prefix` or `Fuzzy` word becomes the index terms of at most
+  `MAX_EXPANSION` archive words (`search.vocabulary`, most frequent first),
+  and the reader is told when some were left out;
+- `All`, `Any` and `Not` are `And`, `Or` and `Not`; a plan ranked by most
+  words becomes an `Or` with a coordination `scale` (see `search.scoring`).
+
+Whoosh objects made here never leave `search/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from index.analysis import STOPS
+from search import plan as p
+from search.vocabulary import Vocabulary, index_term
+
+#: Fields whose terms are analyzed words (and so can be highlighted).
+WORD_FIELDS = ("title", "body")
+
+
+@dataclass
+class Compiled:
+    """A plan in Whoosh's terms, and what the reader should know about it."""
+
+    query: wq.Query | None
+    notes: list[str] = field(default_factory=list)
+
+
+class Compiler:
+    """Compiles plans against one generation's vocabulary and tag keys.
+
+    `tag_keys(folded)` gives the tag keys of the index that fold to a word
+    (a tag typed with an Arabic kaf finds the one indexed with a Persian
+    keheh); `tag_prefixed(folded, limit)` those starting with a prefix.
+    """
+
+    def __init__(self, vocabulary: Vocabulary, tag_keys, tag_prefixed) -> None:
+        self.vocabulary = vocabulary
+        self.tag_keys = tag_keys
+        self.tag_prefixed = tag_prefixed
+
+    def compile(self, node: p.Node | None, most: bool = False) -> Compiled:
+        """The Whoosh query of `node`; with `most`, ranked by how many of the
+        top-level words an article has (exclusions still exclude)."""
+        out = Compiled(None)
+        if node is None:
+            return out
+        if most and isinstance(node, p.All):
+            positives = [self._node(c, out) for c in node.nodes if not isinstance(c, p.Not)]
+            negatives = [self._node(c.node, out) for c in node.nodes if isinstance(c, p.Not)]
+            positives = [q for q in positives if q is not None]
+            if len(positives) >= 2:
+                q: wq.Query = wq.Or(positives, scale=0.9)
+                for n in negatives:
+                    if n is not None:
+                        q = wq.AndNot(q, n)
+                out.query = q
+                return out
+        out.query = self._node(node, out)
+        return out
+
+    def _node(self, node: p.Node, out: Compiled) -> wq.Query | None:
+        if isinstance(node, p.Word):
+            return _either(self._word(node))
+        if isinstance(node, p.Phrase):
+            return _either(self._phrase(node))
+        if isinstance(node, p.Prefix):
+            return self._prefix(node, out)
+        if isinstance(node, p.Fuzzy):
+            return self._fuzzy(node, out)
+        if isinstance(node, p.DateRange):
+            return _date_range(node)
+        if isinstance(node, p.Not):
+            inner = self._node(node.node, out)
+            # NOT of nothing excludes nothing.
+            return wq.Not(inner) if inner is not None else wq.Every()
+        if isinstance(node, p.All):
+            parts = [self._node(c, out) for c in node.nodes]
+            if any(q is None for q in parts):
+                return wq.NullQuery  # a required part that can match nothing
+            return wq.And(parts) if len(parts) > 1 else parts[0]
+        if isinstance(node, p.Any):
+            parts = [q for c in node.nodes if (q := self._node(c, out)) is not None]
+            return _either(parts)
+        return None
+
+    def _word(self, w: p.Word) -> list[wq.Query]:
+        subs: list[wq.Query] = []
+        for f in w.fields:
+            if f == "tags":
+                subs.extend(wq.Term("tags", k) for k in self.tag_keys(w.tag))
+                continue
+            if w.joined is None:
+                subs.extend(wq.Term(f, t) for t in w.parts[:1])
+                continue
+            subs.append(wq.Term(f, w.joined))
+            if len(w.parts) >= 2 and any(_alone(t) for t in w.parts):
+                subs.append(wq.Phrase(f, list(w.parts)))
+        return subs
+
+    def _phrase(self, ph: p.Phrase) -> list[wq.Query]:
+        subs: list[wq.Query] = []
+        for f in ph.fields:
+            if f == "tags":
+                subs.extend(wq.Term("tags", k) for k in self.tag_keys(ph.tag))
+            elif len(ph.terms) == 1:
+                subs.append(wq.Term(f, ph.terms[0]))
+            else:
+                subs.append(wq.Phrase(f, list(ph.terms)))
+        return subs
+
+    def _prefix(self, node: p.Prefix, out: Compiled) -> wq.Query | None:
+        words, capped = self.vocabulary.prefixed(node.prefix, p.MAX_EXPANSION)
+        if capped:
+            out.notes.append(f"“{node.text}*” stands for more than {p.MAX_EXPANSION} words; "
+                             f"searched for the {p.MAX_EXPANSION} most frequent.")
+        subs = self._expanded(words, node.fields)
+        if "tags" in node.fields:
+            subs.extend(wq.Term("tags", k) for k in self.tag_prefixed(node.prefix,
+                                                                      p.MAX_EXPANSION))
+        if not subs:
+            out.notes.append(f"No word of the archive starts with “{node.text}”.")
+        return _either(subs)
+
+    def _fuzzy(self, node: p.Fuzzy, out: Compiled) -> wq.Query | None:
+        words, capped = self.vocabulary.within(node.word, node.distance, p.MAX_EXPANSION)
+        if capped:
+            out.notes.append(f"“{node.text}~” is near more than {p.MAX_EXPANSION} words; "
+                             f"searched for the {p.MAX_EXPANSION} nearest.")
+        subs = self._expanded(words, node.fields)
+        if "tags" in node.fields:
+            subs.extend(wq.Term("tags", k) for w in words[:8] for k in self.tag_keys(w))
+        return _either(subs)
+
+    def _expanded(self, words: list[str], fields: tuple[str, ...]) -> list[wq.Query]:
+        terms = list(dict.fromkeys(index_term(w) for w in words))
+        return [wq.Term(f, t) for f in fields if f in WORD_FIELDS for t in terms]
+
+
+def _alone(term: str) -> bool:
+    """True when a compound part is also an index term outside compounds."""
+    return len(term) >= 2 and term not in STOPS
+
+
+def _either(subs: list[wq.Query]) -> wq.Query | None:
+    if not subs:
+        return None
+    return subs[0] if len(subs) == 1 else wq.Or(subs)
+
+
+def _date_range(node: p.DateRange) -> wq.Query:
+    start = dt.datetime(node.start.year, node.start.month, node.start.day) if node.start else None
+    end = (dt.datetime(node.end.year, node.end.month, node.end.day, 23, 59, 59, 999999)
+           if node.end else None)
+    return wq.DateRange("date", start, end)
+
+
+def has_text_terms(q: wq.Query | None) -> bool:
+    """True when the query scores on words (not only on dates or exclusions)."""
+    if q is None:
+        return False
+    if q.is_leaf():
+        return getattr(q, "fieldname", None) in ("title", "body", "tags")
+    if isinstance(q, wq.Not):
+        return False
+    if isinstance(q, wq.AndNot):
+        return has_text_terms(q.a)
+    return any(has_text_terms(c) for c in q.children())
+
+
+def highlight_terms(q: wq.Query | None) -> dict[str, set[bytes]]:
+    """The index terms worth marking in each word field, as bytes.
+
+    Terms under a `NOT` are left out: an excluded word is not what the
+    reader is looking for. A punctuated word brings both its joined term
+    and its parts; their marks overlap and merge into one over the whole
+    word (`search.snippets`).
+    """
+    out: dict[str, set[bytes]] = {f: set() for f in WORD_FIELDS}
+
+    def walk(node):
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if isinstance(node, wq.Term) and node.fieldname in out:
+            out[node.fieldname].add(node.text.encode("utf-8")
+                                    if isinstance(node.text, str) else node.text)
+            return
+        if isinstance(node, wq.Phrase) and node.fieldname in out:
+            out[node.fieldname].update(w.encode("utf-8") for w in node.words)
+            return
+        if not node.is_leaf():
+            for c in node.children():
+                walk(c)
+
+    if q is not None:
+        walk(q)
+    return out
