@@ -29,7 +29,7 @@ from pathlib import Path
 
 from whoosh.index import Index
 
-from index import store
+from index import store, vocabulary
 from index.article import Article, ReadError
 from index.document import to_document
 from index.formats import reader_for
@@ -231,11 +231,27 @@ def _run(
         if gen is not None:
             shutil.rmtree(gen, ignore_errors=True)
         raise
+    _write_vocabulary(gen if gen is not None else store.current_generation(index_dir), ix,
+                      changed=bool(summary.added or summary.updated or summary.removed))
     if gen is not None:
         store.make_current(index_dir, gen)
     with ix.searcher() as s:
         summary.articles = s.doc_count()
     return summary
+
+
+def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool) -> None:
+    """Leave the readers' vocabulary of the committed index beside it.
+
+    A failure here loses nothing (readers build it from the index), so it is
+    not allowed to fail the run."""
+    if gen_dir is None:
+        return
+    try:
+        if changed or not vocabulary.carry_over(gen_dir, ix):
+            vocabulary.write(gen_dir, ix)
+    except OSError:
+        pass
 
 
 def _parse_all(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions):

@@ -64,18 +64,21 @@ class Compiler:
         if most and isinstance(node, p.All):
             positives = [self._node(c, out) for c in node.nodes if not isinstance(c, p.Not)]
             negatives = [self._node(c.node, out) for c in node.nodes if isinstance(c, p.Not)]
-            positives = [q for q in positives if q is not None]
+            positives = [q for q in positives if not _null(q)]
             if len(positives) >= 2:
                 q: wq.Query = wq.Or(positives, scale=0.9)
                 for n in negatives:
-                    if n is not None:
+                    if not _null(n):
                         q = wq.AndNot(q, n)
                 out.query = q
                 return out
         out.query = self._node(node, out)
         return out
 
-    def _node(self, node: p.Node, out: Compiled) -> wq.Query | None:
+    def _node(self, node: p.Node, out: Compiled) -> wq.Query:
+        """Never None: a part that can match nothing is `NullQuery`, so a
+        tag or prefix that is not in the archive finds nothing (it must not
+        turn the search into a browse of everything)."""
         if isinstance(node, p.Word):
             return _either(self._word(node))
         if isinstance(node, p.Phrase):
@@ -89,16 +92,15 @@ class Compiler:
         if isinstance(node, p.Not):
             inner = self._node(node.node, out)
             # NOT of nothing excludes nothing.
-            return wq.Not(inner) if inner is not None else wq.Every()
+            return wq.Every() if _null(inner) else wq.Not(inner)
         if isinstance(node, p.All):
             parts = [self._node(c, out) for c in node.nodes]
-            if any(q is None for q in parts):
+            if any(_null(q) for q in parts):
                 return wq.NullQuery  # a required part that can match nothing
             return wq.And(parts) if len(parts) > 1 else parts[0]
         if isinstance(node, p.Any):
-            parts = [q for c in node.nodes if (q := self._node(c, out)) is not None]
-            return _either(parts)
-        return None
+            return _either([q for c in node.nodes if not _null(q := self._node(c, out))])
+        return wq.NullQuery
 
     def _word(self, w: p.Word) -> list[wq.Query]:
         subs: list[wq.Query] = []
@@ -125,7 +127,7 @@ class Compiler:
                 subs.append(wq.Phrase(f, list(ph.terms)))
         return subs
 
-    def _prefix(self, node: p.Prefix, out: Compiled) -> wq.Query | None:
+    def _prefix(self, node: p.Prefix, out: Compiled) -> wq.Query:
         words, capped = self.vocabulary.prefixed(node.prefix, p.MAX_EXPANSION)
         if capped:
             out.notes.append(f"“{node.text}*” stands for more than {p.MAX_EXPANSION} words; "
@@ -138,7 +140,7 @@ class Compiler:
             out.notes.append(f"No word of the archive starts with “{node.text}”.")
         return _either(subs)
 
-    def _fuzzy(self, node: p.Fuzzy, out: Compiled) -> wq.Query | None:
+    def _fuzzy(self, node: p.Fuzzy, out: Compiled) -> wq.Query:
         words, capped = self.vocabulary.within(node.word, node.distance, p.MAX_EXPANSION)
         if capped:
             out.notes.append(f"“{node.text}~” is near more than {p.MAX_EXPANSION} words; "
@@ -146,6 +148,8 @@ class Compiler:
         subs = self._expanded(words, node.fields)
         if "tags" in node.fields:
             subs.extend(wq.Term("tags", k) for w in words[:8] for k in self.tag_keys(w))
+        if not subs:
+            out.notes.append(f"No word of the archive is near “{node.text}”.")
         return _either(subs)
 
     def _expanded(self, words: list[str], fields: tuple[str, ...]) -> list[wq.Query]:
@@ -158,10 +162,14 @@ def _alone(term: str) -> bool:
     return len(term) >= 2 and term not in STOPS
 
 
-def _either(subs: list[wq.Query]) -> wq.Query | None:
+def _either(subs: list[wq.Query]) -> wq.Query:
     if not subs:
-        return None
+        return wq.NullQuery
     return subs[0] if len(subs) == 1 else wq.Or(subs)
+
+
+def _null(q: wq.Query | None) -> bool:
+    return q is None or q is wq.NullQuery
 
 
 def _date_range(node: p.DateRange) -> wq.Query:

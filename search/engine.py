@@ -37,6 +37,7 @@ from whoosh.index import TOC, FileIndex
 from whoosh.searching import Searcher
 
 from index import store
+from index import vocabulary as index_vocabulary
 from index.document import split_labels
 from search import facets, snippets
 from search.columns import Columns
@@ -85,7 +86,10 @@ class _Generation:
         if self._vocabulary is None:
             with self._lock:
                 if self._vocabulary is None:
-                    self._vocabulary = Vocabulary(s.reader())
+                    folder = getattr(self.ix.storage, "folder", None)
+                    data = index_vocabulary.load(Path(folder), self.toc) if folder else None
+                    self._vocabulary = (Vocabulary(data) if data is not None
+                                        else Vocabulary.from_reader(s.reader()))
         return self._vocabulary
 
     def compiler(self, s: Searcher) -> Compiler:

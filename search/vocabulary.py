@@ -2,9 +2,8 @@
 
 The index holds stems ("negoti" for "negotiation"), which are poor things to
 expand a prefix against ("negotiat*" starts no stem) and worse to offer a
-reader. Since schema version 2 every text field keeps its words before
-stemming in a `spell_<field>` field (folded, one posting per segment); this
-module reads them once per index generation into a sorted list with, for
+reader. The indexer keeps the words before stemming (`index.vocabulary`);
+this module holds them for one index generation as a sorted list with, for
 each word, how many articles hold its index term, so that:
 
 - a prefix is a bisected slice of the list, cut to its most frequent words;
@@ -12,13 +11,11 @@ each word, how many articles hold its index term, so that:
   the words sharing its first letter;
 - a suggestion is always a word some article contains, never a stem.
 
-Cost: reading takes one pass over the title and body lexicons (about a
-tenth of a second on the 19k Reuters archive), done the first time a
-generation needs it. A lookup then costs a bisection or one rapidfuzz call
-over one first-letter group, whatever the reader typed.
-
-An index written before version 2 has no spelling fields; its stems stand in
-for words. This module reads the index; it never writes it.
+Cost: loading the indexer's file takes a few tens of milliseconds on the
+19k Reuters archive (building it from the index instead, when there is no
+file, about half a second). A lookup then costs a bisection or one
+rapidfuzz call over one first-letter group, whatever the reader typed.
+This module reads; it never writes the index.
 """
 
 from __future__ import annotations
@@ -30,45 +27,29 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from index.analysis import stem
-from index.schema import SPELL_PREFIX
+from index.vocabulary import VocabularyData, build, index_term
 
-_WORD_FIELDS = ("title", "body")
-_JOINERS = set("-.&/',")
-
-
-def index_term(word: str) -> str:
-    """The index term of a folded word or joined compound."""
-    return word if any(c in _JOINERS for c in word) else stem(word)
+__all__ = ["Vocabulary", "index_term"]
 
 
 class Vocabulary:
     """The folded words of the title and body fields of one generation."""
 
-    def __init__(self, reader) -> None:
-        counts: dict[str, int] = defaultdict(int)
-        for fieldname in _WORD_FIELDS:
-            if fieldname not in reader.schema:
-                continue
-            for btext, info in reader.iter_field(fieldname):
-                term = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-                counts[term] += info.doc_frequency()
-        words: set[str] = set()
-        for fieldname in _WORD_FIELDS:
-            spell = SPELL_PREFIX + fieldname
-            if spell in reader.schema:
-                words.update(t.decode("utf-8") if isinstance(t, bytes) else t
-                             for t in reader.lexicon(spell))
-        if not words:  # an index from before spelling fields: stems stand in
-            words = set(counts)
-        self.words = sorted(words)
-        self.terms = [index_term(w) for w in self.words]
+    def __init__(self, data: VocabularyData) -> None:
+        self.words = data.words
+        self.terms = data.terms
+        self._term_counts = data.term_counts
+        counts = data.term_counts
         self.frequency = np.array([counts.get(t, 0) for t in self.terms], dtype=np.int64)
-        self._term_counts = dict(counts)
         groups: dict[str, list[int]] = defaultdict(list)
         for i, w in enumerate(self.words):
             groups[w[:1]].append(i)
         self._groups = {k: ([self.words[i] for i in v], np.array(v)) for k, v in groups.items()}
+
+    @classmethod
+    def from_reader(cls, reader) -> Vocabulary:
+        """Built from the index itself (no indexer's file at hand)."""
+        return cls(build(reader))
 
     def __len__(self) -> int:
         return len(self.words)

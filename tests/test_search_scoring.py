@@ -48,7 +48,7 @@ def _ors_of_terms(q):
                                   "grain OR export", "ministry title:harbour"])
 def test_or_of_terms_equals_the_general_or(searcher, text):
     cols = Columns.build(searcher.reader())
-    compiler = Compiler(Vocabulary(searcher.reader()), cols.tag_keys_folded,
+    compiler = Compiler(Vocabulary.from_reader(searcher.reader()), cols.tag_keys_folded,
                         cols.tag_keys_prefixed)
     q = compiler.compile(plan(text).root).query
     loose = compiler.compile(plan(text).root, most=True).query
