@@ -57,6 +57,8 @@ COMMON_POSTINGS = 256
 #: ... until the kept terms' arrays reach this many bytes.
 COMMON_BUDGET = 64 * 1024 * 1024
 _MISSING = object()
+#: Punctuation dropped from the ends of a folded tag key (as `search.plan` does).
+_TAG_EDGES = ".,;:!?'\"()[]{}-–—/&*~ "
 
 
 @dataclass
@@ -232,7 +234,7 @@ class Columns:
                 keys.append(btext.decode("utf-8") if isinstance(btext, bytes) else btext)
                 per_tag.append(docs)
         self.tag_keys = keys
-        self.tag_folded = [normalize_word(k) for k in keys]
+        self.tag_folded = [normalize_word(k).strip(_TAG_EDGES) for k in keys]
         self.tag_docs = per_tag
         if not per_tag:
             return

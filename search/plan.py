@@ -340,9 +340,7 @@ class _Reader:
                 self.note("'OR' with nothing after it was ignored.")
             else:
                 nodes.append(nxt)
-        if not nodes:
-            return None
-        return nodes[0] if len(nodes) == 1 else Any(tuple(nodes))
+        return _group(Any, nodes)
 
     def every(self) -> Node | None:
         """Terms side by side, or joined by AND: all must match."""
@@ -448,7 +446,7 @@ class _Reader:
             return None
         if len(terms) == 1 and len(found) == 1:
             u = found[0]
-            return Word(u.text, u.parts, None, _tag(text), fields)
+            return Word(u.text, u.parts, None, _tag(u.text), fields)
         return Phrase(" ".join(text.split()), terms, _tag(text), fields)
 
     def _word(self, raw: str, fields: tuple[str, ...]) -> Node | None:
@@ -509,7 +507,7 @@ class _Reader:
         folded = found[0].words[0]
         if not self._count(("prefix", folded)):
             return None
-        return Prefix(stem, folded, fields)
+        return Prefix(found[0].text, folded, fields)
 
     def _fuzzy(self, raw: str, m: re.Match, fields: tuple[str, ...]) -> Node | None:
         word = raw[:m.start()]
@@ -531,7 +529,7 @@ class _Reader:
             return self._word(word, fields)
         if not self._count(("fuzzy", folded, distance)):
             return None
-        return Fuzzy(word, folded, distance, fields)
+        return Fuzzy(found[0].text, folded, distance, fields)
 
 
 def _closing_quote(text: str, start: int) -> int:
@@ -542,13 +540,33 @@ def _closing_quote(text: str, start: int) -> int:
 
 
 def _tag(text: str) -> str:
-    return normalize_word(tag_key(text))
+    return fold_tag(tag_key(text))
+
+
+def fold_tag(key: str) -> str:
+    """A tag key folded like words, punctuation at its ends dropped: how a
+    typed tag word and the index's tag keys are compared."""
+    return normalize_word(key).strip(_TAG_EDGES)
+
+
+_TAG_EDGES = ".,;:!?'\"()[]{}-–—/&*~ "
 
 
 def _all(nodes: list[Node]) -> Node | None:
-    if not nodes:
+    return _group(All, nodes)
+
+
+def _group(kind, nodes: list[Node]) -> Node | None:
+    """`kind` (All or Any) of `nodes`, flattened (All inside All is one All)
+    and without repeats; the node itself when there is one."""
+    flat: list[Node] = []
+    for n in nodes:
+        for m in (n.nodes if isinstance(n, kind) else (n,)):
+            if m not in flat:
+                flat.append(m)
+    if not flat:
         return None
-    return nodes[0] if len(nodes) == 1 else All(tuple(nodes))
+    return flat[0] if len(flat) == 1 else kind(tuple(flat))
 
 
 def _restrict(node: Node, fields: tuple[str, ...]) -> Node:

@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     # Seconds an indexing run waits for another run's write lock.
     "LOCK_TIMEOUT": 10.0,
     # Web UI limits.
-    "MAX_QUERY_CHARS": 500,
+    "MAX_QUERY_CHARS": 4000,
     "MAX_PAGE": 1000,
     "MAX_PER_PAGE": 100,
     "EXPORT_LIMIT": 1000,
