@@ -476,7 +476,8 @@ class _Reader:
             return None  # a stop word: not indexed, so it cannot narrow the search
         if not self._count(("word", u.parts, u.joined)):
             return None
-        return Word(u.text, u.parts, u.joined, _tag(u.text), fields)
+        # A possessive is its bare word as a tag too: JAPAN'S is the tag japan.
+        return Word(u.text, u.parts, u.joined, fold_tag(u.joined or u.words[0]), fields)
 
     def _count(self, key) -> bool:
         if key in self.seen_terms:
