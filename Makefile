@@ -10,7 +10,7 @@ CLIENTS  ?= 16
 DURATION ?= 60
 SOAK     ?= 600
 
-.PHONY: run install install-test index-sample serve test lint bench bench-index loadtest soak clean
+.PHONY: run install install-test index-sample serve test lint bench bench-index bench-hostile loadtest soak clean
 
 $(BIN)/archivist: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: install-test
 ## bench-index: indexing throughput on the Reuters corpus, 1 process and 2
 bench-index: install-test
 	$(BIN)/python -m tests.bench.index_bench
+
+## bench-hostile: server CPU of each hostile request on every reader route, and ordinary searches' latency beside them
+bench-hostile: install-test
+	$(BIN)/python -m tests.bench.hostile_bench
 
 ## loadtest: CLIENTS readers against `archivist serve` on Reuters, idle and then during a rebuild + incremental reindex
 loadtest: install-test

@@ -290,8 +290,13 @@ class Engine:
 
     # -- searching -----------------------------------------------------------
 
-    def run(self, request: SearchRequest) -> SearchResults:
-        """Answer `request`; never raises for anything the reader typed."""
+    def run(self, request: SearchRequest, *, snippets: bool = True) -> SearchResults:
+        """Answer `request`; never raises for anything the reader typed.
+
+        With `snippets=False` hits carry no passages and no marks (a CSV
+        export of a thousand rows wants neither, and snippets are most of
+        the cost of a long page).
+        """
         started = time.perf_counter()
         results = SearchResults(request=request, page=request.page, searched_for=request.q)
         opened = self._open()
@@ -299,13 +304,14 @@ class Engine:
             results.messages.append(NOT_INDEXED)
         else:
             gen_key = opened[0].key
-            cached = self._answers.get(gen_key, request)
+            key = request if snippets else (request, "no-snippets")
+            cached = self._answers.get(gen_key, key)
             if cached is not None:
                 cached.from_cache = True
                 cached.took_ms = (time.perf_counter() - started) * 1000
                 return cached
-            self._answer(request, results, *opened)
-            self._answers.put(gen_key, request, results)
+            self._answer(request, results, *opened, with_snippets=snippets)
+            self._answers.put(gen_key, key, results)
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
 
@@ -320,7 +326,7 @@ class Engine:
         return self._answers.misses
 
     def _answer(self, request: SearchRequest, results: SearchResults,
-                gen: _Generation, s: Searcher) -> None:
+                gen: _Generation, s: Searcher, with_snippets: bool = True) -> None:
         cols = gen.columns
         read = plan(request.q)
         results.searched_for = read.searched_for
@@ -370,7 +376,7 @@ class Engine:
                      page * request.per_page)
         page_docs = order[(page - 1) * request.per_page: page * request.per_page]
         marks = highlight_terms(q)
-        results.hits = self._hits(s, cols, page_docs, marks,
+        results.hits = self._hits(s, cols, page_docs, marks if with_snippets else None,
                                   scores if by_score else None)
 
         results.tag_facet = facets.tag_facet(
@@ -430,9 +436,16 @@ class Engine:
         self._suggestions.put(gen.key, key, found or "")
         return found
 
-    def _hits(self, s: Searcher, cols: Columns, docnums, marks: dict[str, set[bytes]],
+    def _hits(self, s: Searcher, cols: Columns, docnums, marks: dict[str, set[bytes]] | None,
               scores: np.ndarray | None) -> list[Hit]:
+        """Hits of `docnums`, with marked titles and passages; with `marks`
+        None, plain titles and no passages."""
         docnums = [int(d) for d in docnums]
+        if marks is None:
+            stored = [cols.stored(s, d) for d in docnums]
+            titles = snippets.render([snippets.Piece(f.get("title") or "", []) for f in stored])
+            return [_plain_hit(f, html, scores[d] if scores is not None else None)
+                    for d, f, html in zip(docnums, stored, titles, strict=True)]
         title_spans = _char_spans(s, cols, "title", marks["title"], docnums)
         body_spans = _char_spans(s, cols, "body", marks["body"], docnums)
         stored = [cols.stored(s, d) for d in docnums]
@@ -686,6 +699,13 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
         for d, value in cols.values(reader, fieldname, term, present):
             out.setdefault(d, []).extend((a, b, ti) for _p, a, b in decode(value))
     return out
+
+
+def _plain_hit(fields: dict, title_html, score) -> Hit:
+    return Hit(id=fields.get("id", ""), title=fields.get("title") or "", title_html=title_html,
+               date=_date(fields), tags=_tags(fields),
+        kind=fields.get("kind"), source=fields.get("source", ""), url=fields.get("url"),
+        snippets=[], score=float(score) if score is not None else None)
 
 
 def _docnum(s: Searcher, article_id: str) -> int | None:

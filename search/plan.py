@@ -362,14 +362,15 @@ class _Reader:
         return _all(nodes)
 
     def unary(self) -> Node | None:
-        negate = False
+        negate = saw_not = False
         while (t := self.peek()) is not None and (t.kind in ("minus", "plus")
                                                   or (t.kind == "op" and t.text == "NOT")):
             self.pos += 1
+            saw_not = saw_not or t.kind == "op"
             if t.kind != "plus":
                 negate = not negate  # NOT NOT x is x; iterative, so any run is cheap
         if self.at_end():
-            if negate:
+            if saw_not:
                 self.note("'NOT' with nothing after it was ignored.")
             return None
         node = self.atom(TEXT_FIELDS)

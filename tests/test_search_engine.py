@@ -299,3 +299,11 @@ def test_engine_sees_new_commits(tmp_path):
     make_current(tmp_path, gen2)
     e._next_check = 0
     assert e.run(SearchRequest()).total == 2
+
+
+def test_hits_without_snippets_are_the_same_hits(engine):
+    req = SearchRequest(q="oil OR wheat", per_page=50)
+    full, plain = engine.run(req), engine.run(req, snippets=False)
+    assert [h.id for h in plain.hits] == [h.id for h in full.hits] and full.hits
+    assert all(not h.snippets for h in plain.hits) and all(h.snippets for h in full.hits)
+    assert plain.total == full.total

@@ -22,7 +22,7 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app
 from flask import request as http_request
 
-from search.request import MAX_PER_PAGE, SearchRequest
+from search.request import SearchRequest
 from search.results import Hit
 from webui.backend import get_engine
 from webui.limits import search_request
@@ -38,27 +38,18 @@ FEED_ENTRIES = 20
 CSV_COLUMNS = ("id", "title", "date", "kind", "tags", "url", "source")
 
 
-def _hits(req: SearchRequest, limit: int) -> tuple[int, Iterator[Hit]]:
-    """The total and up to `limit` hits of `req`, across as many pages as needed."""
+def _hits(req: SearchRequest, limit: int,
+          snippets: bool = True) -> tuple[int, Iterator[Hit]]:
+    """The total and up to `limit` hits of `req`, from one evaluation.
+
+    The query is evaluated once for the whole export (a page of `limit`),
+    not once per page of 100: a long or expanding query costs the same to
+    evaluate whatever page is asked for. `snippets=False` skips passages.
+    """
     engine = get_engine()
-    size = min(MAX_PER_PAGE, current_app.config["MAX_PER_PAGE"], max(limit, 1))
-    first = engine.run(dataclasses.replace(req, page=1, per_page=size))
-
-    def generate() -> Iterator[Hit]:
-        sent = 0
-        results, page = first, 1
-        while True:
-            for hit in results.hits:
-                if sent >= limit:
-                    return
-                yield hit
-                sent += 1
-            if page >= results.pages or not results.hits:
-                return
-            page += 1
-            results = engine.run(dataclasses.replace(req, page=page, per_page=size))
-
-    return first.total, generate()
+    results = engine.run(dataclasses.replace(req, page=1, per_page=max(limit, 1)),
+                         snippets=snippets)
+    return results.total, iter(results.hits[:limit])
 
 
 def _filename(ext: str) -> str:
@@ -126,7 +117,7 @@ def _cell(value: str) -> str:
 def csv_export():
     """The result set as CSV, one article a row."""
     req, _ = search_request()
-    _, hits = _hits(req, current_app.config["EXPORT_LIMIT"])
+    _, hits = _hits(req, current_app.config["EXPORT_LIMIT"], snippets=False)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
