@@ -24,6 +24,7 @@ Whoosh objects made here never leave `search/`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
@@ -44,6 +45,18 @@ class Compiled:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Run:
+    """The state of one compile (a `Compiler` is shared between threads)."""
+
+    out: Compiled
+    frequency: Callable[[str], int]
+    dropped: set[int] = field(default_factory=set)  # ids of Word nodes left out
+    phrased: set[str] = field(default_factory=set)
+    phrases_capped: bool = False
+    expansion_budget: int = p.MAX_POSTINGS
+
+
 class Compiler:
     """Compiles plans against one generation's vocabulary and tag keys.
 
@@ -57,15 +70,24 @@ class Compiler:
         self.tag_keys = tag_keys
         self.tag_prefixed = tag_prefixed
 
-    def compile(self, node: p.Node | None, most: bool = False) -> Compiled:
+    def compile(self, node: p.Node | None, most: bool = False,
+                frequency: Callable[[str], int] | None = None) -> Compiled:
         """The Whoosh query of `node`; with `most`, ranked by how many of the
-        top-level words an article has (exclusions still exclude)."""
+        top-level words an article has (exclusions still exclude).
+
+        `frequency(term)` is how many articles hold an index term (title and
+        body): with it, the search is held to `MAX_POSTINGS` postings (see
+        `_budget`). Without it (tests, highlighting) nothing is left out.
+        """
         out = Compiled(None)
+        run = _Run(out, frequency or (lambda _t: 0))
         if node is None:
             return out
+        if frequency is not None:
+            self._budget(node, run)
         if most and isinstance(node, p.All):
-            positives = [self._node(c, out) for c in node.nodes if not isinstance(c, p.Not)]
-            negatives = [self._node(c.node, out) for c in node.nodes if isinstance(c, p.Not)]
+            positives = [self._node(c, run) for c in node.nodes if not isinstance(c, p.Not)]
+            negatives = [self._node(c.node, run) for c in node.nodes if isinstance(c, p.Not)]
             positives = [q for q in positives if not _null(q)]
             if len(positives) >= 2:
                 q: wq.Query = wq.Or(positives, scale=0.9)
@@ -74,37 +96,82 @@ class Compiler:
                         q = wq.AndNot(q, n)
                 out.query = q
                 return out
-        out.query = self._node(node, out)
+        out.query = self._node(node, run)
         return out
 
-    def _node(self, node: p.Node, out: Compiled) -> wq.Query:
-        """Never None: a part that can match nothing is `NullQuery`, so a
-        tag or prefix that is not in the archive finds nothing (it must not
-        turn the search into a browse of everything)."""
+    def _budget(self, node: p.Node, run: _Run) -> None:
+        """Leave out the most common words when the search would read more
+        than `MAX_POSTINGS` postings.
+
+        Reading a term's postings costs about a microsecond each the first
+        time after an index change, so a long text of common words (or an
+        OR of two hundred of them) could cost seconds. The words holding
+        the most postings go first: they are also the ones that tell least
+        about an article. The rarest word always stays, and the reader is
+        told which words were left out. What is left of the budget is
+        shared by the prefix and fuzzy words.
+        """
+        words = [n for n in _leaves(node) if isinstance(n, (p.Word, p.Phrase))]
+        cost = {id(w): _cost(w, run.frequency) for w in words}
+        total = sum(cost.values())
+        if total > p.MAX_POSTINGS and len(words) > 1:
+            keep_one = min(words, key=lambda w: cost[id(w)])
+            left_out: list[str] = []
+            for w in sorted(words, key=lambda w: -cost[id(w)]):
+                if total <= p.MAX_POSTINGS:
+                    break
+                if w is keep_one:
+                    continue
+                run.dropped.add(id(w))
+                total -= cost[id(w)]
+                left_out.append(w.text)
+            run.out.notes.append(
+                "Left out to keep this long search quick (each is in a great many "
+                "articles): "
+                + ", ".join(left_out[:20]) + (" …" if len(left_out) > 20 else "") + ".")
+        expanding = sum(isinstance(n, (p.Prefix, p.Fuzzy)) for n in _leaves(node))
+        if expanding:
+            run.expansion_budget = max(p.MAX_POSTINGS - total, p.MAX_POSTINGS // 4) // expanding
+
+    def _node(self, node: p.Node, run: _Run) -> wq.Query | None:
+        """A part that can match nothing is `NullQuery`, so a tag or prefix
+        that is not in the archive finds nothing (it must not turn the search
+        into a browse of everything); a word left out by the budget is None."""
         if isinstance(node, p.Word):
-            return _either(self._word(node))
+            if id(node) in run.dropped:
+                return None
+            return _either(self._word(node, run))
         if isinstance(node, p.Phrase):
+            if id(node) in run.dropped:
+                return None
             return _either(self._phrase(node))
         if isinstance(node, p.Prefix):
-            return self._prefix(node, out)
+            return self._prefix(node, run)
         if isinstance(node, p.Fuzzy):
-            return self._fuzzy(node, out)
+            return self._fuzzy(node, run)
         if isinstance(node, p.DateRange):
             return _date_range(node)
         if isinstance(node, p.Not):
-            inner = self._node(node.node, out)
+            inner = self._node(node.node, run)
+            if inner is None:
+                return None
             # NOT of nothing excludes nothing.
             return wq.Every() if _null(inner) else wq.Not(inner)
         if isinstance(node, p.All):
-            parts = [self._node(c, out) for c in node.nodes]
+            parts = [q for c in node.nodes if (q := self._node(c, run)) is not None]
             if any(_null(q) for q in parts):
                 return wq.NullQuery  # a required part that can match nothing
+            if not parts:
+                return None
             return wq.And(parts) if len(parts) > 1 else parts[0]
         if isinstance(node, p.Any):
-            return _either([q for c in node.nodes if not _null(q := self._node(c, out))])
+            parts = [q for c in node.nodes if (q := self._node(c, run)) is not None]
+            if not parts:
+                return None
+            return _either([q for q in parts if not _null(q)])
         return wq.NullQuery
 
-    def _word(self, w: p.Word) -> list[wq.Query]:
+    def _word(self, w: p.Word, run: _Run) -> list[wq.Query]:
         subs: list[wq.Query] = []
         for f in w.fields:
             if f == "tags":
@@ -114,9 +181,26 @@ class Compiler:
                 subs.extend(wq.Term(f, t) for t in w.parts[:1])
                 continue
             subs.append(wq.Term(f, w.joined))
-            if len(w.parts) >= 2 and any(_alone(t) for t in w.parts):
+            if (len(w.parts) >= 2 and any(_alone(t) for t in w.parts)
+                    and self._phrase_budget(w, run)):
                 subs.append(wq.Phrase(f, list(w.parts)))
         return subs
+
+    def _phrase_budget(self, w: p.Word, run: _Run) -> bool:
+        """True while this compile may still check a punctuated word's parts
+        as a phrase (`MAX_PHRASES` per search; quoted phrases were counted by
+        the plan). Later punctuated words match as written."""
+        if w.text in run.phrased:
+            return True
+        if len(run.phrased) >= p.MAX_PHRASES:
+            if not run.phrases_capped:
+                run.phrases_capped = True
+                run.out.notes.append(
+                    f"Punctuated words after the first {p.MAX_PHRASES} were matched as "
+                    "written (not as the phrase of their parts).")
+            return False
+        run.phrased.add(w.text)
+        return True
 
     def _phrase(self, ph: p.Phrase) -> list[wq.Query]:
         subs: list[wq.Query] = []
@@ -129,9 +213,14 @@ class Compiler:
                 subs.append(wq.Phrase(f, list(ph.terms)))
         return subs
 
-    def _prefix(self, node: p.Prefix, out: Compiled) -> wq.Query:
+    def _prefix(self, node: p.Prefix, run: _Run) -> wq.Query:
+        out = run.out
         words, capped = self.vocabulary.prefixed(node.prefix, p.MAX_EXPANSION)
-        if capped:
+        words, cut = self._affordable(words, run)
+        if cut:
+            out.notes.append(f"“{node.text}*” was searched for its {len(words)} most frequent "
+                             "words only, to keep the search quick.")
+        elif capped:
             out.notes.append(f"“{node.text}*” stands for more than {p.MAX_EXPANSION} words; "
                              f"searched for the {p.MAX_EXPANSION} most frequent.")
         subs = self._expanded(words, node.fields)
@@ -142,9 +231,14 @@ class Compiler:
             out.notes.append(f"No word of the archive starts with “{node.text}”.")
         return _either(subs)
 
-    def _fuzzy(self, node: p.Fuzzy, out: Compiled) -> wq.Query:
+    def _fuzzy(self, node: p.Fuzzy, run: _Run) -> wq.Query:
+        out = run.out
         words, capped = self.vocabulary.within(node.word, node.distance, p.MAX_EXPANSION)
-        if capped:
+        words, cut = self._affordable(words, run)
+        if cut:
+            out.notes.append(f"“{node.text}~” was searched for its {len(words)} nearest words "
+                             "only, to keep the search quick.")
+        elif capped:
             out.notes.append(f"“{node.text}~” is near more than {p.MAX_EXPANSION} words; "
                              f"searched for the {p.MAX_EXPANSION} nearest.")
         subs = self._expanded(words, node.fields)
@@ -154,6 +248,17 @@ class Compiler:
             out.notes.append(f"No word of the archive is near “{node.text}”.")
         return _either(subs)
 
+    def _affordable(self, words: list[str], run: _Run) -> tuple[list[str], bool]:
+        """The first of `words` whose postings fit this word's share of the
+        budget (at least one); and whether some were cut."""
+        spent, kept = 0, []
+        for w in words:
+            spent += run.frequency(index_term(w))
+            if kept and spent > run.expansion_budget:
+                return kept, True
+            kept.append(w)
+        return kept, False
+
     def _expanded(self, words: list[str], fields: tuple[str, ...]) -> list[wq.Query]:
         terms = list(dict.fromkeys(index_term(w) for w in words))
         return [wq.Term(f, t) for f in fields if f in WORD_FIELDS for t in terms]
@@ -162,6 +267,33 @@ class Compiler:
 def _alone(term: str) -> bool:
     """True when a compound part is also an index term outside compounds."""
     return len(term) >= 2 and term not in STOPS
+
+
+#: A phrase's parts cost this many times their postings: each article
+#: holding all of them has its positions read and compared.
+PHRASE_COST = 3
+
+
+def _cost(w: p.Word | p.Phrase, frequency: Callable[[str], int]) -> int:
+    """About how many postings matching `w` reads (phrases weighted)."""
+    if isinstance(w, p.Phrase):
+        return PHRASE_COST * sum(frequency(t) for t in w.terms)
+    if not w.joined:
+        return sum(frequency(t) for t in w.parts[:1])
+    cost = frequency(w.joined)
+    if len(w.parts) >= 2 and any(_alone(t) for t in w.parts):
+        cost += PHRASE_COST * sum(frequency(t) for t in w.parts)
+    return cost
+
+
+def _leaves(node: p.Node):
+    if isinstance(node, (p.All, p.Any)):
+        for c in node.nodes:
+            yield from _leaves(c)
+    elif isinstance(node, p.Not):
+        yield from _leaves(node.node)
+    else:
+        yield node
 
 
 def _either(subs: list[wq.Query]) -> wq.Query:

@@ -399,7 +399,8 @@ class Engine:
         """
         cols = gen.columns
         compiler = gen.compiler(s)
-        compiled = compiler.compile(read.root, most=read.ranked_by_most)
+        frequency = partial(_frequency, cols, s.reader())
+        compiled = compiler.compile(read.root, most=read.ranked_by_most, frequency=frequency)
         found = _Found(compiled.query, None, None, np.zeros(0, dtype=np.int64), compiled.notes)
         if compiled.query is None:
             found.docs = np.flatnonzero(cols.live & filters)
@@ -411,7 +412,7 @@ class Engine:
             found.partial_note = (f"Ranked by how many of {_quoted(read)} each article has; "
                                   "those with more of them come first.")
         elif len(found.docs) == 0:
-            loose = compiler.compile(read.root, most=True)
+            loose = compiler.compile(read.root, most=True, frequency=frequency)
             if loose.query is not None and loose.query != compiled.query:
                 match = evaluate(loose.query, cols, s)
                 more = np.flatnonzero(match.mask & filters)
@@ -699,6 +700,14 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
         for d, value in cols.values(reader, fieldname, term, present):
             out.setdefault(d, []).extend((a, b, ti) for _p, a, b in decode(value))
     return out
+
+
+def _frequency(cols: Columns, reader, term: str) -> int:
+    """Articles holding an index term in title or body (remembered per generation)."""
+    def count() -> int:
+        return sum(reader.doc_frequency(f, term) for f in ("title", "body"))
+
+    return cols.memo(("df", term), count)
 
 
 def _plain_hit(fields: dict, title_html, score) -> Hit:

@@ -57,6 +57,12 @@ MAX_TERMS = 200
 MAX_EXPANDING = 3
 #: Index words one prefix or fuzzy word stands for at most (most frequent first).
 MAX_EXPANSION = 64
+#: Postings one search may read (an engine leaves out its most common words
+#: beyond this; about a tenth of a second the first time after an index change).
+MAX_POSTINGS = 80_000
+#: Phrases checked word position by word position, per search: quoted
+#: phrases and punctuated words' parts (later ones are matched otherwise).
+MAX_PHRASES = 10
 #: Brackets nested deeper than this are ignored.
 MAX_DEPTH = 8
 #: Fuzzy words: the largest edit distance, and the word lengths allowed.
@@ -104,8 +110,8 @@ class Word:
     stop word) matches nothing and is left out of plans.
     """
 
-    text: str
-    parts: tuple[str, ...]
+    text: str = field(compare=False)  # "Banks" and "banks" are the same word
+    parts: tuple[str, ...] = ()
     joined: str | None = None
     tag: str = ""
     fields: tuple[str, ...] = TEXT_FIELDS
@@ -218,6 +224,7 @@ class _Reader:
         self.notes: list[str] = []
         self.repaired = False
         self.expanding = 0
+        self.phrases = 0
         self.seen_terms: set = set()
         self.dropped_terms = False
         self._said: set[str] = set()
@@ -445,6 +452,12 @@ class _Reader:
             return None
         if not self._count(("phrase", terms)):
             return None
+        if len(terms) > 1 and not (len(found) == 1 and found[0].joined):
+            self.phrases += 1
+            if self.phrases > MAX_PHRASES:
+                self.note(f"At most {MAX_PHRASES} phrases are matched word by word; later "
+                          "ones were searched as all of their words.")
+                return _all([w for u in found if (w := self._unit(u, fields)) is not None])
         if len(terms) == 1 and len(found) == 1:
             u = found[0]
             return Word(u.text, u.parts, None, _tag(u.text), fields)
@@ -622,7 +635,7 @@ def plan(text: str) -> QueryPlan:
         elif not notes:
             notes.append(f"Nothing to search for in “{_short(text)}”; showing all articles.")
         return QueryPlan(None, "", [], notes, question=question, repaired=True)
-    content = sum(1 for n in _leaves(root) if isinstance(n, Word))
+    content = sum(1 for n in _leaves(root) if isinstance(n, (Word, Phrase)))
     plain = _is_plain(root)
     ranked = plain and (question or content >= LONG_QUERY)
     searched = describe(root)
@@ -664,10 +677,11 @@ def _question_words_in(text: str) -> list[str]:
 
 
 def _is_plain(node: Node) -> bool:
-    if isinstance(node, Word):
+    """Words and phrases side by side, with no operator or field."""
+    if isinstance(node, (Word, Phrase)):
         return node.fields == TEXT_FIELDS
     if isinstance(node, All):
-        return all(isinstance(c, Word) and c.fields == TEXT_FIELDS for c in node.nodes)
+        return all(_is_plain(c) and not isinstance(c, All) for c in node.nodes)
     return False
 
 

@@ -61,3 +61,26 @@ def test_or_of_terms_equals_the_general_or(searcher, text):
         assert fast.mask.any()
         assert np.array_equal(fast.mask, general.mask)
         assert np.array_equal(fast.score, general.score)
+
+
+def test_the_postings_budget_leaves_out_the_most_common_words(searcher):
+    cols = Columns.build(searcher.reader())
+    compiler = Compiler(Vocabulary.from_reader(searcher.reader()), cols.tag_keys_folded,
+                        cols.tag_keys_prefixed)
+    counts = {"oil": 70_000, "wheat": 30_000, "harbour": 5}
+    text = "oil wheat harbour"
+    plain = compiler.compile(plan(text).root)
+    assert not plain.notes
+    held = compiler.compile(plan(text).root, frequency=lambda t: counts.get(t, 1))
+    assert held.notes and "oil" in held.notes[0] and "wheat" not in held.notes[0]
+    terms = {t.text for t in held.query.leaves() if isinstance(t, query.Term)}
+    assert "oil" not in terms and {"wheat", "harbour"} <= terms
+    # The rarest word always stays, even when it alone is over the budget.
+    alone = compiler.compile(plan("oil wheat").root, frequency=lambda t: 10**6)
+    assert {t.text for t in alone.query.leaves()} & {"oil", "wheat"}
+    # Words under NOT or OR are left out the same way; nothing is left out below it.
+    either = compiler.compile(plan("oil OR wheat OR harbour").root,
+                              frequency=lambda t: counts.get(t, 1))
+    assert "oil" not in {t.text for t in either.query.leaves()}
+    small = compiler.compile(plan(text).root, frequency=lambda t: 10)
+    assert not small.notes
