@@ -10,7 +10,7 @@ CLIENTS  ?= 16
 DURATION ?= 60
 SOAK     ?= 600
 
-.PHONY: run install install-test index-sample serve test lint bench bench-index bench-hostile loadtest soak clean
+.PHONY: run install install-test index-sample serve test lint bench bench-index eval bench-hostile loadtest soak clean
 
 $(BIN)/archivist: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: install-test
 ## bench-index: indexing throughput on the Reuters corpus, 1 process and 2
 bench-index: install-test
 	$(BIN)/python -m tests.bench.index_bench
+
+## eval: nDCG@10 and MAP@100 on Cranfield through the HTTP API, against SQLite FTS5
+eval: install-test
+	$(BIN)/python -m tests.bench.cranfield_eval
 
 ## bench-hostile: server CPU of each hostile request on every reader route, and ordinary searches' latency beside them
 bench-hostile: install-test

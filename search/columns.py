@@ -180,6 +180,12 @@ class Columns:
     frequencies: LRU = field(default_factory=lambda: LRU(_FREQUENCIES_SIZE))
 
     @property
+    def newest_day(self) -> int:
+        """Day ordinal of the newest dated live article (0 when none is dated)."""
+        days = self.day[self.live & (self.day >= 0)]
+        return int(days.max()) if len(days) else 0
+
+    @property
     def doc_count_live(self) -> int:
         """How many documents are not deleted."""
         return int(np.count_nonzero(self.live))

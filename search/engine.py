@@ -39,7 +39,7 @@ from whoosh.searching import Searcher
 from index import store
 from index import vocabulary as index_vocabulary
 from index.document import split_labels
-from search import facets, snippets
+from search import facets, recency, snippets
 from search.columns import Columns
 from search.compiler import Compiler, has_text_terms, highlight_terms
 from search.lru import LRU
@@ -177,9 +177,12 @@ class Engine:
     """Searches one index directory (or one in-memory index, for tests)."""
 
     def __init__(self, index_dir: str | Path | None, *, _ix=None,
-                 answer_cache: int = RESULT_CACHE_SIZE) -> None:
+                 answer_cache: int = RESULT_CACHE_SIZE,
+                 half_life_days: float = recency.HALF_LIFE_DAYS) -> None:
         """`answer_cache` is how many whole answers to keep per generation
-        (0 turns the cache off: benchmarks measure the work, not the cache)."""
+        (0 turns the cache off: benchmarks measure the work, not the cache);
+        `half_life_days` is the "relevance + recency" ordering's half-life."""
+        self.half_life_days = half_life_days
         self._dir = Path(index_dir) if index_dir is not None else None
         self._ram_ix = _ix
         self._lock = threading.Lock()
@@ -370,7 +373,12 @@ class Engine:
             )
         results.page = page
 
-        by_score = request.sort == "relevance" and q is not None and has_text_terms(q)
+        by_score = (request.sort in ("relevance", "recency") and q is not None
+                    and has_text_terms(q))
+        if by_score and request.sort == "recency" and len(docs):
+            scores = scores.copy()
+            scores[docs] *= recency.factors(cols.day[docs], cols.newest_day,
+                                            self.half_life_days).astype(np.float32)
         order = _top(cols, docs, scores if by_score else None,
                      "oldest" if request.sort == "oldest" else "newest",
                      page * request.per_page)

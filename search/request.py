@@ -33,7 +33,8 @@ DEFAULT_PER_PAGE = 10
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 200
 
-SORTS = ("relevance", "newest", "oldest")
+#: "recency" is relevance multiplied by a decay on the article's age (`search.recency`).
+SORTS = ("relevance", "recency", "newest", "oldest")
 UNDATED_MODES = ("include", "only", "exclude")
 
 _DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")

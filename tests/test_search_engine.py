@@ -307,3 +307,30 @@ def test_hits_without_snippets_are_the_same_hits(engine):
     assert [h.id for h in plain.hits] == [h.id for h in full.hits] and full.hits
     assert all(not h.snippets for h in plain.hits) and all(h.snippets for h in full.hits)
     assert plain.total == full.total
+
+
+def test_relevance_and_recency_against_brute_force(engine):
+    q = "oil OR wheat OR rates"
+    plain = engine.run(SearchRequest(q=q, per_page=100))
+    assert 3 <= plain.total <= 100
+    by_id = {a.id: a for a in CORPUS}
+    dated = [a.date for a in by_id.values() if a.date]
+    newest = max(dated).toordinal()
+    ages = sorted(newest - by_id[h.id].date.toordinal() for h in plain.hits if by_id[h.id].date)
+    mid = len(ages) // 2
+    median = ages[mid] if len(ages) % 2 else (ages[mid - 1] + ages[mid]) / 2
+
+    def expected(hit):
+        a = by_id[hit.id]
+        age = newest - a.date.toordinal() if a.date else median
+        return hit.score * 0.5 ** (age / 365.0)
+
+    want = {h.id: expected(h) for h in plain.hits}
+    mixed = engine.run(SearchRequest(q=q, per_page=100, sort="recency"))
+    assert {h.id for h in mixed.hits} == set(want)  # the same articles, none dropped
+    got = [want[h.id] for h in mixed.hits]
+    assert all(a >= b * (1 - 1e-4) for a, b in zip(got, got[1:], strict=False))
+    for h in mixed.hits:
+        assert h.score == pytest.approx(want[h.id], rel=1e-4)
+    assert [h.id for h in mixed.hits] != [h.id for h in plain.hits]  # the decay matters here
+    assert any(not by_id[h.id].date for h in mixed.hits)  # undated articles stay in

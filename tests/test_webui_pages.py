@@ -227,11 +227,12 @@ def test_pagination_links(client):
 def test_sort_links(client):
     _, doc = get_page(client, "/?q=report&page=2")
     links = doc.xpath('//nav[@aria-label="Sort order"]//a')
-    assert [a.text for a in links] == ["Relevance", "Newest", "Oldest"]
-    assert [state_of(a.get("href")).sort for a in links] == ["relevance", "newest", "oldest"]
+    assert [a.text for a in links] == ["Relevance", "Relevance + recency", "Newest", "Oldest"]
+    assert [state_of(a.get("href")).sort for a in links] == ["relevance", "recency", "newest",
+                                                             "oldest"]
     assert all(state_of(a.get("href")).page == 1 for a in links)
     assert links[0].get("aria-current") == "true"
-    _, oldest = get_page(client, links[2].get("href"))
+    _, oldest = get_page(client, links[3].get("href"))
     dates = oldest.xpath('//ol[@class="hits"]//time/@datetime')
     assert dates == sorted(dates)
 

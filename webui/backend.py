@@ -28,13 +28,13 @@ class _Holder:
         self.lock = threading.Lock()
         self.engine: Engine | None = None
 
-    def get(self, index_dir: str) -> Engine:
+    def get(self, index_dir: str, half_life: float = 365.0) -> Engine:
         # Double-checked: after the first request, readers never take the lock.
         engine = self.engine
         if engine is None:
             with self.lock:
                 if self.engine is None:
-                    self.engine = Engine(index_dir)
+                    self.engine = Engine(index_dir, half_life_days=half_life)
                 engine = self.engine
         return engine
 
@@ -54,7 +54,8 @@ def init_app(app: Flask) -> None:
 def get_engine(app: Flask | None = None) -> Engine:
     """The engine of `app` (default: the current app), opening it if needed."""
     app = app or current_app
-    return app.extensions[_KEY].get(app.config["INDEX_DIR"])
+    return app.extensions[_KEY].get(app.config["INDEX_DIR"],
+                                    float(app.config.get("RECENCY_HALF_LIFE_DAYS", 365.0)))
 
 
 def close_engine(app: Flask) -> None:

@@ -167,7 +167,9 @@ def stats(ctx, as_json) -> None:
 @click.option("--from", "date_from", help="From date: 2022, 2022-05, 2022-05-28 or solar.")
 @click.option("--to", "date_to", help="To date (inclusive), same forms as --from.")
 @click.option("--undated", type=click.Choice(["include", "only", "exclude"]))
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]))
+@click.option("--sort", type=click.Choice(["relevance", "recency", "newest", "oldest"]),
+              help="recency: relevance multiplied by a decay on age (half-life: "
+                   "RECENCY_HALF_LIFE_DAYS, one year by default).")
 @click.option("--page", type=int, help="Page number, from 1.")
 @click.option("--per-page", type=int, help="Hits per page (default 10, at most 100).")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON document.")
@@ -186,7 +188,8 @@ def search(ctx, query, tags, not_tags, date_from, date_to, undated, sort, page, 
     request, problems = SearchRequest.from_args(args)
     for p in problems:
         click.echo(f"note: {p}", err=True)
-    engine = Engine(_index_dir(ctx))
+    engine = Engine(_index_dir(ctx),
+                    half_life_days=float(_app(ctx).config["RECENCY_HALF_LIFE_DAYS"]))
     try:
         results = engine.run(request)
     finally:

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PAGE": 1000,
     "MAX_PER_PAGE": 100,
     "EXPORT_LIMIT": 1000,
+    # "Relevance + recency": an article this many days older scores half as much.
+    "RECENCY_HALF_LIFE_DAYS": 365.0,
     # The librarians' console.
     # Folders of the archive (a list; in the environment, paths joined by os.pathsep).
     "SOURCES": [],
@@ -43,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
 #: Settings whose environment value is a number, with its type.
 _NUMERIC = {"MAX_FILE_BYTES": int, "LOCK_TIMEOUT": float, "MAX_QUERY_CHARS": int,
             "MAX_PAGE": int, "MAX_PER_PAGE": int, "EXPORT_LIMIT": int,
+            "RECENCY_HALF_LIFE_DAYS": float,
             "MAX_UPLOAD_BYTES": int, "MAX_UPLOAD_FILES": int, "UPLOAD_DRY_RUN_FILES": int,
             "ADMIN_LOGIN_ATTEMPTS": int, "ADMIN_LOGIN_WINDOW": float,
             "ADMIN_SESSION_HOURS": int, "HISTORY_KEEP": int, "HEALTH_TOP_TAGS": int}

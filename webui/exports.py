@@ -60,7 +60,8 @@ def _filename(ext: str) -> str:
 def feed():
     """An Atom feed of the search, newest first."""
     req, _ = search_request()
-    req = req.with_sort("newest")
+    # A feed is newest first, unless the reader asked for relevance + recency.
+    req = req if req.sort == "recency" else req.with_sort("newest")
     _, hits = _hits(req, FEED_ENTRIES)
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed")

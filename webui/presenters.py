@@ -38,7 +38,8 @@ PAGE_WINDOW = 2
 #: At most this many "without this filter" searches are run for the advice.
 MAX_RELAXATIONS = 6
 
-SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
+SORT_LABELS = {"relevance": "Relevance", "recency": "Relevance + recency", "newest": "Newest",
+               "oldest": "Oldest"}
 
 #: Query syntax a reader can use, shown when nothing matched (see `search.query`).
 HINTS = [
@@ -302,9 +303,10 @@ def _tag_rows(values, chosen: list[bool], request: SearchRequest) -> list[TagOpt
 
 def _sorts(request: SearchRequest) -> list[Link]:
     # Without search text there is nothing to rank by relevance.
-    names = ("newest", "oldest") if request.is_browse else ("relevance", "newest", "oldest")
+    names = (("newest", "oldest") if request.is_browse
+             else ("relevance", "recency", "newest", "oldest"))
     current = request.sort
-    if request.is_browse and current == "relevance":
+    if request.is_browse and current in ("relevance", "recency"):
         current = "newest"
     return [
         Link(label=SORT_LABELS[name], url=search_url(request.with_sort(name)),

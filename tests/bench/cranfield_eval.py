@@ -1,0 +1,521 @@
+"""Relevance on Cranfield: Archivist's HTTP API against SQLite FTS5 BM25.
+
+    python -m tests.bench.cranfield_eval [--work bench-out] [--k 10] [--json]
+                                         [--base-url http://127.0.0.1:5000]
+
+The question this answers is whether Archivist ranks the right articles
+first, measured the classic way: the Cranfield 1400 collection
+(``../shared/corpora/cranfield``: 1,400 aeronautics abstracts, 225 queries,
+graded judgements), nDCG@k and MAP@100 over every query, next to SQLite
+FTS5 ranking the same abstracts by BM25.
+
+How the run goes:
+
+1. The abstracts become one JSON Lines file (id ``cran-<n>``, title, body;
+   no date, no tags). The body is the ``.W`` text without the title it
+   repeats at its start. Two abstracts (471 and 995) are empty and are left
+   out of both engines (995 is judged relevant to one query, so neither
+   engine can reach it). The file is indexed with ``archivist index`` into
+   a folder of the work dir keyed by `SCHEMA_VERSION` and a hash of this
+   module's conversion code, once; later runs reuse it.
+2. An FTS5 table (``porter unicode61``) with title and body columns is
+   built from the same records, ranked by ``bm25(t, 2.0, 1.0)``.
+3. Each query is asked in two forms. "OR": its content words (lower-cased
+   alphanumeric tokens, minus `search_bench.STOP_WORDS` and one-letter
+   tokens, first occurrence kept) joined with ``OR``. "typed": the query as
+   written in ``cran.qry`` (whitespace collapsed); FTS5 cannot read a
+   sentence, so for FTS5 the typed form is the OR form again.
+4. Archivist is asked through ``GET /api/search?q=...&per_page=100&verbatim=1``
+   on ``archivist serve`` (one process, a free loopback port), or on the
+   server ``--base-url`` names; ``hits[].id`` in order is its ranking.
+5. Per query: nDCG@k with gain 5 - code for codes 1..4 (else 0), a log2
+   discount and the ideal ranking of all the query's judged documents; and
+   average precision over the first 100 (codes 1..4 relevant), divided by
+   min(relevant, 100). Query k of the qrels is the k-th query of the file
+   (their ``.I`` numbers have gaps).
+
+The table goes to stdout and to ``<work>/cranfield-eval.md``; the per-query
+figures to ``<work>/cranfield-eval.json`` (the previous run's file is kept
+as ``cranfield-eval.previous.json``, and the run says on how many queries
+nDCG moved since). This module never writes outside the work folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import inspect
+import json
+import math
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.schema import SCHEMA_VERSION
+from tests.bench.loadtest import free_port, start_server, stop_server
+from tests.bench.search_bench import STOP_WORDS, fts_match, machine
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_WORK = REPO / "bench-out"
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "cranfield"
+#: Archivist's article id for Cranfield document n.
+ID_PREFIX = "cran-"
+#: Depth of the ranking read from each engine (the API's largest page) and MAP's cutoff.
+DEPTH = 100
+FORMS = ("OR", "typed")
+
+_FIELD = re.compile(r"^\.([ITABW])\b ?(.*)$")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+# -- the collection ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One abstract of cran.all.1400."""
+
+    id: int
+    title: str
+    author: str
+    source: str
+    text: str  # the .W field, which starts with the title again
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One query of cran.qry: `number` is its position (what the qrels use)."""
+
+    number: int
+    file_id: str
+    text: str
+
+
+def _records(text: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """(``.I`` value, {field letter: text with whitespace collapsed}) per record."""
+    ident, fields, current = None, {}, None
+    for line in text.split("\n"):
+        m = _FIELD.match(line)
+        if m and m.group(1) == "I":
+            if ident is not None:
+                yield ident, {k: " ".join(" ".join(v).split()) for k, v in fields.items()}
+            ident, fields, current = m.group(2).strip(), {}, None
+        elif m:
+            current = m.group(1)
+            fields[current] = [m.group(2)]
+        elif current is not None:
+            fields[current].append(line)
+    if ident is not None:
+        yield ident, {k: " ".join(" ".join(v).split()) for k, v in fields.items()}
+
+
+def parse_docs(path: Path) -> list[Doc]:
+    """Every abstract of cran.all.1400, in file order."""
+    return [Doc(int(ident), f.get("T", ""), f.get("A", ""), f.get("B", ""), f.get("W", ""))
+            for ident, f in _records(path.read_text(encoding="utf-8"))]
+
+
+def parse_queries(path: Path) -> list[Topic]:
+    """Every query of cran.qry, numbered 1.. by position (the qrels' numbering)."""
+    return [Topic(n, ident, f.get("W", ""))
+            for n, (ident, f) in enumerate(_records(path.read_text(encoding="utf-8")), 1)]
+
+
+def parse_qrels(path: Path) -> dict[int, dict[int, int]]:
+    """{query number: {doc id: relevance code}} from cranqrel."""
+    qrels: dict[int, dict[int, int]] = {}
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        parts = line.split()
+        if len(parts) >= 3:
+            qrels.setdefault(int(parts[0]), {})[int(parts[1])] = int(parts[2])
+    return qrels
+
+
+def article_record(doc: Doc) -> dict | None:
+    """The JSON Lines record Archivist indexes for `doc`, or None for an empty abstract."""
+    body = doc.text
+    if doc.title and body.startswith(doc.title):
+        body = body[len(doc.title):].strip() or body
+    if not doc.title or not body:
+        return None
+    return {"id": f"{ID_PREFIX}{doc.id}", "title": doc.title, "body": body}
+
+
+def doc_id(article_id: str) -> int | None:
+    """The Cranfield document number of an Archivist article id, or None."""
+    if article_id.startswith(ID_PREFIX) and article_id[len(ID_PREFIX):].isdigit():
+        return int(article_id[len(ID_PREFIX):])
+    return None
+
+
+# -- the metrics -------------------------------------------------------------------------
+
+
+def gain(code: int | None) -> int:
+    """Graded gain of a relevance code: 4 for code 1 (best) .. 1 for code 4; else 0."""
+    return 5 - code if code is not None and 1 <= code <= 4 else 0
+
+
+def dcg(gains: Iterable[float]) -> float:
+    """Discounted cumulative gain: the gain at rank r divided by log2(r + 1)."""
+    return sum(g / math.log2(rank + 1) for rank, g in enumerate(gains, 1))
+
+
+def _unique(ranking: Iterable[int]) -> list[int]:
+    seen: set[int] = set()
+    return [d for d in ranking if not (d in seen or seen.add(d))]
+
+
+def ndcg_at(ranking: Sequence[int], codes: Mapping[int, int], k: int) -> float:
+    """nDCG@k of `ranking` against the query's judged `codes` (0 if none is relevant)."""
+    ideal = dcg(sorted((gain(c) for c in codes.values()), reverse=True)[:k])
+    if ideal == 0:
+        return 0.0
+    return dcg(gain(codes.get(d)) for d in _unique(ranking)[:k]) / ideal
+
+
+def average_precision_at(ranking: Sequence[int], codes: Mapping[int, int], k: int) -> float:
+    """Average precision over the first k, codes 1..4 relevant, over min(relevant, k)."""
+    relevant = {d for d, c in codes.items() if gain(c) > 0}
+    if not relevant:
+        return 0.0
+    found, total = 0, 0.0
+    for rank, d in enumerate(_unique(ranking)[:k], 1):
+        if d in relevant:
+            found += 1
+            total += found / rank
+    return total / min(len(relevant), k)
+
+
+# -- the query forms ---------------------------------------------------------------------
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased alphanumeric tokens, minus stop words and one-letter tokens, once each."""
+    words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 1 and w not in STOP_WORDS]
+    return list(dict.fromkeys(words))
+
+
+def or_query(text: str) -> str:
+    return " OR ".join(content_words(text))
+
+
+def typed_query(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- the work folder ---------------------------------------------------------------------
+
+
+def code_hash() -> str:
+    """A short hash of the code that turns the collection into what both engines read."""
+    parts = [inspect.getsource(f) for f in (_records, parse_docs, article_record, build_fts)]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    folder: Path
+    jsonl: Path
+    index: Path
+    fts: Path
+    articles: int
+    skipped: list[int]
+
+
+def _archivist_command() -> list[str]:
+    script = Path(sys.executable).parent / "archivist"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "webui.cli"]
+
+
+def prepare(work: Path, docs: Sequence[Doc], with_index: bool = True,
+            say=print) -> Workspace:
+    """The JSON Lines file, FTS5 database and (unless not wanted) index, cached in `work`."""
+    folder = work / f"cranfield-schema{SCHEMA_VERSION}-{code_hash()}"
+    jsonl, index, fts = folder / "cranfield.jsonl", folder / "index", folder / "fts5.sqlite"
+    ready = folder / "ready.json"
+    records = [(d, article_record(d)) for d in docs]
+    kept = [r for _, r in records if r is not None]
+    skipped = [d.id for d, r in records if r is None]
+    ws = Workspace(folder, jsonl, index, fts, len(kept), skipped)
+    if ready.exists():
+        say(f"reusing {folder}")
+        return ws
+    if not (jsonl.exists() and fts.exists()):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        partial = jsonl.with_suffix(".partial")
+        partial.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept),
+                           encoding="utf-8")
+        partial.replace(jsonl)
+        partial = fts.with_suffix(".partial")
+        build_fts(partial, kept)
+        partial.replace(fts)
+        say(f"wrote {len(kept):,} records and their FTS5 table to {folder} "
+            f"(left out empty abstracts {', '.join(map(str, skipped)) or 'none'})")
+    if not with_index:
+        return ws
+    shutil.rmtree(index, ignore_errors=True)
+    t0 = time.perf_counter()
+    run = subprocess.run([*_archivist_command(), "--index-dir", str(index), "index", "--json",
+                          "--quiet", str(jsonl)], cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if run.returncode != 0:
+        raise SystemExit(f"archivist index failed ({run.returncode}):\n{run.stderr}{run.stdout}")
+    summary = json.loads(run.stdout)
+    say(f"indexed {jsonl.name} in {seconds:.1f}s: {summary.get('added')} added, "
+        f"{summary.get('failed')} failed")
+    if summary.get("added") != len(kept) or summary.get("failed"):
+        raise SystemExit(f"archivist index did not add all {len(kept)} records:\n{run.stdout}")
+    ready.write_text(json.dumps({"schema": SCHEMA_VERSION, "articles": len(kept),
+                                 "skipped": skipped, "index_seconds": round(seconds, 1)},
+                                indent=2), encoding="utf-8")
+    return ws
+
+
+# -- the engines -------------------------------------------------------------------------
+
+
+def build_fts(path: Path, records: Iterable[Mapping[str, str]]) -> int:
+    """An FTS5 table of the records at `path`, rowid = Cranfield document number."""
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        db.execute("CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize = 'porter unicode61')")
+        n = 0
+        for r in records:
+            db.execute("INSERT INTO t (rowid, title, body) VALUES (?, ?, ?)",
+                       (doc_id(r["id"]), r["title"], r["body"]))
+            n += 1
+        db.execute("INSERT INTO t (t) VALUES ('optimize')")
+        db.commit()
+        return n
+    finally:
+        db.close()
+
+
+def fts_ranking(db: sqlite3.Connection, words: Sequence[str], depth: int = DEPTH) -> list[int]:
+    """FTS5's top `depth` document numbers for any of `words`, best first."""
+    if not words:
+        return []
+    match = " OR ".join(fts_match([w]) for w in words)
+    return [r for (r,) in db.execute(
+        "SELECT rowid FROM t WHERE t MATCH ? ORDER BY bm25(t, 2.0, 1.0), rowid LIMIT ?",
+        (match, depth))]
+
+
+@dataclass
+class ApiAnswer:
+    ranking: list[int]
+    total: int
+    unmapped: int  # hit ids that are no Cranfield document
+
+
+def api_search(base_url: str, q: str, depth: int = DEPTH) -> ApiAnswer:
+    """Archivist's ranking for `q`, read from ``GET /api/search`` as a reader's client would."""
+    params = urllib.parse.urlencode({"q": q, "per_page": depth, "verbatim": 1})
+    with urllib.request.urlopen(f"{base_url.rstrip('/')}/api/search?{params}", timeout=60) as r:
+        doc = json.loads(r.read())
+    ids = [doc_id(str(h.get("id", ""))) for h in doc.get("hits", [])]
+    return ApiAnswer([d for d in ids if d is not None], int(doc.get("total", 0)),
+                     sum(1 for d in ids if d is None))
+
+
+# -- the evaluation ----------------------------------------------------------------------
+
+
+ROWS = (("SQLite FTS5 BM25", "OR", "SQLite FTS5 BM25 (OR)"),
+        ("Archivist", "OR", "Archivist (OR)"),
+        ("SQLite FTS5 BM25", "typed", "SQLite FTS5 BM25 (typed → OR)"),
+        ("Archivist", "typed", "Archivist (typed)"))
+
+
+def evaluate(topics: Sequence[Topic], qrels: Mapping[int, Mapping[int, int]],
+             fts_path: Path, base_url: str, k: int) -> list[dict]:
+    """One record per query: its forms and, per engine and form, nDCG@k, AP@100, hits."""
+    db = sqlite3.connect(fts_path)
+    out = []
+    try:
+        for t in topics:
+            codes = qrels.get(t.number, {})
+            words = content_words(t.text)
+            forms = {"OR": or_query(t.text), "typed": typed_query(t.text)}
+            rec: dict = {"number": t.number, "file_id": t.file_id, "forms": forms,
+                         "relevant": sum(1 for c in codes.values() if gain(c) > 0)}
+            fts_ranked = fts_ranking(db, words)
+            for form, q in forms.items():
+                answer = api_search(base_url, q)
+                for engine, ranking, hits, unmapped in (
+                        ("SQLite FTS5 BM25", fts_ranked, len(fts_ranked), 0),
+                        ("Archivist", answer.ranking, answer.total, answer.unmapped)):
+                    rec[f"{engine} ({form})"] = {
+                        "ndcg": round(ndcg_at(ranking, codes, k), 6),
+                        "ap": round(average_precision_at(ranking, codes, DEPTH), 6),
+                        "hits": hits, "unmapped": unmapped, "top10": ranking[:10],
+                    }
+            out.append(rec)
+    finally:
+        db.close()
+    return out
+
+
+def summarize(per_query: Sequence[dict], k: int) -> list[dict]:
+    rows = []
+    for engine, form, label in ROWS:
+        key = f"{engine} ({form})"
+        figures = [q[key] for q in per_query]
+        rows.append({"row": label, "engine": engine, "form": form,
+                     f"ndcg@{k}": statistics.fmean(f["ndcg"] for f in figures),
+                     "map@100": statistics.fmean(f["ap"] for f in figures),
+                     "zero_hits": sum(1 for f in figures if f["hits"] == 0),
+                     "unmapped_ids": sum(f["unmapped"] for f in figures)})
+    fts = {r["form"]: r[f"ndcg@{k}"] for r in rows if r["engine"] != "Archivist"}
+    for r in rows:
+        r["ratio"] = r[f"ndcg@{k}"] / fts[r["form"]] if fts[r["form"]] else None
+    return rows
+
+
+def table(rows: Sequence[dict], k: int) -> str:
+    lines = [f"| run | nDCG@{k} | MAP@100 | nDCG@{k} / FTS5's (same form) | queries with 0 hits |",
+             "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
+        lines.append(f"| {r['row']} | {r[f'ndcg@{k}']:.4f} | {r['map@100']:.4f} | {ratio} | "
+                     f"{r['zero_hits']} |")
+    return "\n".join(lines)
+
+
+def compare_previous(previous: dict, per_query: Sequence[dict], k: int) -> list[str]:
+    """One line per row: on how many queries nDCG went up or down since the last run."""
+    if previous.get("k") != k:
+        return []
+    before = {q["number"]: q for q in previous.get("per_query", [])}
+    lines = []
+    for _, _, label in ROWS:
+        key = label.replace(" → OR", "")
+        pairs = [(before[q["number"]][key]["ndcg"], q[key]["ndcg"])
+                 for q in per_query if q["number"] in before and key in before[q["number"]]]
+        if pairs:
+            up = sum(1 for a, b in pairs if b > a + 1e-9)
+            down = sum(1 for a, b in pairs if b < a - 1e-9)
+            lines.append(f"- {label}: nDCG@{k} up on {up} queries, down on {down}, "
+                         f"the same on {len(pairs) - up - down}")
+    return lines
+
+
+def report(rows: Sequence[dict], k: int, ws: Workspace, topics: int, judged: int,
+           started: dt.datetime, wall: float, server: str, changes: Sequence[str]) -> str:
+    unmapped = sum(r["unmapped_ids"] for r in rows)
+    return "\n".join([
+        "# Relevance on Cranfield",
+        "",
+        f"{topics} queries ({judged} with a relevant document) over {ws.articles:,} of the "
+        f"1,400 Cranfield abstracts (empty abstracts left out: "
+        f"{', '.join(map(str, ws.skipped)) or 'none'}). nDCG@{k}: gain 5 - code for codes "
+        "1..4, log2 discount, ideal from all judged documents. MAP@100: codes 1..4 relevant, "
+        "AP over min(relevant, 100). Archivist is read through GET /api/search "
+        f"(per_page=100, verbatim=1) on {server}; SQLite FTS5 ranks title and body by "
+        "bm25(t, 2.0, 1.0) with the porter unicode61 tokenizer, and answers the typed form "
+        "with its content words OR'd.",
+        "",
+        f"Run {started:%Y-%m-%d %H:%M} on {machine()}; {wall:.1f} s in all.",
+        "",
+        table(rows, k),
+        "",
+        *([f"Hit ids that were no Cranfield document: {unmapped}.", ""] if unmapped else []),
+        *(["Since the previous run:", *changes, ""] if changes else []),
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.bench.cranfield_eval",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, default=DEFAULT_WORK,
+                    help="folder to build and cache the index and results in (default: bench-out)")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                    help="the Cranfield folder (default: ../shared/corpora/cranfield)")
+    ap.add_argument("--k", type=int, default=10, help="nDCG cutoff (default: 10)")
+    ap.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ap.add_argument("--base-url", help="evaluate this running server (it must serve the "
+                    "Cranfield index built by this module) instead of starting one")
+    args = ap.parse_args(argv)
+    if not 1 <= args.k <= DEPTH:
+        ap.error(f"--k must be between 1 and {DEPTH}")
+    corpus = args.corpus.resolve()
+    if not (corpus / "cran.all.1400").exists():
+        ap.error(f"no Cranfield collection at {corpus}")
+
+    t0 = time.perf_counter()
+    started = dt.datetime.now()
+    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else print
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    docs = parse_docs(corpus / "cran.all.1400")
+    topics = parse_queries(corpus / "cran.qry")
+    qrels = parse_qrels(corpus / "cranqrel")
+    ws = prepare(work, docs, with_index=args.base_url is None, say=say)
+
+    server = proc = None
+    log = ws.folder / "serve.log"
+    try:
+        if args.base_url:
+            base_url, server = args.base_url.rstrip("/"), args.base_url
+        else:
+            port = free_port()
+            proc = start_server(ws.index, port, threads=1, log=log)
+            base_url = f"http://127.0.0.1:{port}"
+            server = "`archivist serve` (one process, one thread)"
+        served = api_search(base_url, "", depth=1).total
+        if served != ws.articles:
+            say(f"warning: the server holds {served:,} articles, not {ws.articles:,}")
+        say(f"asking {len(topics)} queries x {len(FORMS)} forms ...")
+        per_query = evaluate(topics, qrels, ws.fts, base_url, args.k)
+    finally:
+        if proc is not None:
+            errors = stop_server(proc, log)
+            if "Traceback" in errors:
+                say(f"the server logged errors, see {log}")
+
+    rows = summarize(per_query, args.k)
+    wall = time.perf_counter() - t0
+    results = work / "cranfield-eval.json"
+    previous = results.with_name("cranfield-eval.previous.json")
+    changes: list[str] = []
+    if results.exists():
+        try:
+            before = json.loads(results.read_text(encoding="utf-8"))
+            changes = compare_previous(before, per_query, args.k)
+        except (ValueError, KeyError, TypeError):
+            changes = []
+        results.replace(previous)
+    judged = sum(1 for t in topics if any(gain(c) for c in qrels.get(t.number, {}).values()))
+    summary = {
+        "date": started.isoformat(timespec="seconds"), "machine": machine(), "k": args.k,
+        "server": server, "schema": SCHEMA_VERSION, "workspace": str(ws.folder),
+        "articles": ws.articles, "skipped": ws.skipped, "queries": len(topics),
+        "wall_seconds": round(wall, 1), "rows": rows,
+    }
+    results.write_text(json.dumps({**summary, "per_query": per_query}, indent=1),
+                       encoding="utf-8")
+    text = report(rows, args.k, ws, len(topics), judged, started, wall, server, changes)
+    (work / "cranfield-eval.md").write_text(text, encoding="utf-8")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print()
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
