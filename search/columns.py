@@ -70,6 +70,8 @@ class Postings:
     #: The term's BM25 score in each of `ids` (boost 1), worked out on first
     #: use by `search.scoring` and kept: it depends only on the generation.
     bm25: np.ndarray | None = None
+    #: Its length-normalized frequency in each of `ids` (BM25F), kept likewise.
+    ntf: np.ndarray | None = None
 
 
 class _Block:

@@ -31,6 +31,7 @@ from whoosh import query as wq
 
 from index.analysis import STOPS
 from search import plan as p
+from search.scoring import FieldsOr
 from search.vocabulary import Vocabulary, index_term
 
 #: Fields whose terms are analyzed words (and so can be highlighted).
@@ -71,7 +72,8 @@ class Compiler:
         self.tag_prefixed = tag_prefixed
 
     def compile(self, node: p.Node | None, most: bool = False,
-                frequency: Callable[[str], int] | None = None) -> Compiled:
+                frequency: Callable[[str], int] | None = None,
+                strict: bool = True) -> Compiled:
         """The Whoosh query of `node`; with `most`, ranked by how many of the
         top-level words an article has (exclusions still exclude).
 
@@ -90,7 +92,10 @@ class Compiler:
             negatives = [self._node(c.node, run) for c in node.nodes if isinstance(c, p.Not)]
             positives = [q for q in positives if not _null(q)]
             if len(positives) >= 2:
-                q: wq.Query = wq.Or(positives, scale=0.9)
+                # Strict: more of the words always ranks higher (the fallback of
+                # a short query); else the words' scores simply add up, so a
+                # rare word counts for more than a common one (long texts).
+                q: wq.Query = wq.Or(positives, scale=0.9) if strict else wq.Or(positives)
                 for n in negatives:
                     if not _null(n):
                         q = wq.AndNot(q, n)
@@ -140,7 +145,7 @@ class Compiler:
         if isinstance(node, p.Word):
             if id(node) in run.dropped:
                 return None
-            return _either(self._word(node, run))
+            return _fields(self._word(node, run))
         if isinstance(node, p.Phrase):
             if id(node) in run.dropped:
                 return None
@@ -294,6 +299,13 @@ def _leaves(node: p.Node):
         yield from _leaves(node.node)
     else:
         yield node
+
+
+def _fields(subs: list[wq.Query]) -> wq.Query:
+    """One word's lookups in its fields, scored together (BM25F)."""
+    if not subs:
+        return wq.NullQuery
+    return subs[0] if len(subs) == 1 else FieldsOr(subs)
 
 
 def _either(subs: list[wq.Query]) -> wq.Query:

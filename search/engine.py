@@ -408,7 +408,8 @@ class Engine:
         cols = gen.columns
         compiler = gen.compiler(s)
         frequency = partial(_frequency, cols, s.reader())
-        compiled = compiler.compile(read.root, most=read.ranked_by_most, frequency=frequency)
+        compiled = compiler.compile(read.root, most=read.ranked_by_most, frequency=frequency,
+                                    strict=False)
         found = _Found(compiled.query, None, None, np.zeros(0, dtype=np.int64), compiled.notes)
         if compiled.query is None:
             found.docs = np.flatnonzero(cols.live & filters)

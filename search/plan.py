@@ -70,7 +70,7 @@ MAX_EDITS = 2
 FUZZY_LENGTHS = (4, 30)
 #: A text of plain words with at least this many content words is ranked by
 #: how many of them an article has, not required to have all.
-LONG_QUERY = 6
+LONG_QUERY = 4
 
 #: The text fields a word is looked up in.
 TEXT_FIELDS = ("title", "body", "tags")

@@ -27,12 +27,33 @@ import numpy as np
 from whoosh import query
 from whoosh.reading import TermNotFound
 
+from index.schema import TAGS_BOOST, TITLE_BOOST
 from search.columns import _US_PER_DAY, SCORED_FIELDS, Columns
 
 K1 = 1.2
 _NO_IDS = np.zeros(0, dtype=np.int64)
 _COORD_STEP = 1000.0
 B = 0.75
+
+#: BM25F: each field's weight and its own length normalization `b`. A word
+#: in the title counts `FIELD_WEIGHT["title"]` times a word of the body;
+#: titles and tags are short and about equally long, so their length says
+#: little (small `b`), while a long body says a word is less central.
+FIELD_WEIGHT = {"title": TITLE_BOOST, "body": 1.0, "tags": TAGS_BOOST}
+FIELD_B = {"title": 0.3, "body": 0.75, "tags": 0.0}
+#: What the index multiplied each field's term frequencies by when writing.
+_STORED_BOOST = {"title": TITLE_BOOST, "body": 1.0, "tags": TAGS_BOOST}
+
+
+class FieldsOr(query.Or):
+    """One word of the reader looked up in several fields (title, body, tags).
+
+    Scored as BM25F: the word's frequency in each field, normalized by that
+    field's length and weighted, is summed into one frequency that
+    saturates once, with one idf over every article holding the word in any
+    field. Summing a BM25 score per field instead would reward the same
+    word once per field, a second time for being in the title.
+    """
 
 
 @dataclass
@@ -124,6 +145,53 @@ def _or_of_terms(q: query.Or, cols: Columns, searcher) -> Match:
     return Match(mask, score * q.boost)
 
 
+def _bm25f(q: FieldsOr, cols: Columns, searcher) -> Match:
+    """A `FieldsOr` (see its docstring); parts that are not terms (a
+    punctuated word's phrase) add their own scores on top."""
+    tf = np.zeros(cols.n, dtype=np.float32)
+    mask = np.zeros(cols.n, dtype=bool)
+    extra: list[Match] = []
+    for c in q.subqueries:
+        if type(c) is query.Term and c.fieldname in FIELD_WEIGHT:
+            ids, ntf = _normalized_tf(c.fieldname, c.text, cols, searcher)
+            if len(ids):
+                tf[ids] += ntf * (FIELD_WEIGHT[c.fieldname] * c.boost)
+                mask[ids] = True
+        else:
+            extra.append(_eval(c, cols, searcher))
+    df = int(np.count_nonzero(mask & cols.live))
+    score = np.zeros(cols.n, dtype=np.float32)
+    if df:
+        idf = math.log(cols.doc_count / (df + 1)) + 1.0
+        hit = np.flatnonzero(mask)
+        t = tf[hit]
+        score[hit] = idf * t * (K1 + 1) / (t + K1)
+    for m in extra:
+        mask |= m.mask
+        score += m.score
+    return Match(mask, score * q.boost)
+
+
+def _normalized_tf(fieldname: str, text, cols: Columns, searcher):
+    """A term's documents and its length-normalized frequency in each
+    (`tf / (1 - b + b * length / average)`), kept with its postings."""
+    field = searcher.schema[fieldname] if fieldname in searcher.schema else None
+    if field is None:
+        return _NO_IDS, None
+    btext = text if isinstance(text, bytes) else field.to_bytes(text)
+    p = cols.term(searcher.reader(), fieldname, btext)
+    if len(p.ids) == 0:
+        return p.ids, None
+    ntf = p.ntf
+    if ntf is None:  # two threads may both work it out; the result is the same
+        b = FIELD_B[fieldname]
+        raw = p.weights / _STORED_BOOST[fieldname]
+        avg = cols.avg_length[fieldname] or 1.0
+        ntf = p.ntf = (raw / ((1 - b) + b * cols.lengths[fieldname][p.ids] / avg)).astype(
+            np.float32)
+    return p.ids, ntf
+
+
 def _bm25(ids: np.ndarray, tf: np.ndarray, fieldname: str, cols: Columns) -> np.ndarray:
     df = int(cols.live[ids].sum())
     idf = math.log(cols.doc_count / (df + 1)) + 1.0
@@ -183,6 +251,8 @@ def _eval(q: query.Query, cols: Columns, searcher) -> Match:
             score += p.score
         score[~mask] = 0
         return Match(mask, score * q.boost)
+    if type(q) is FieldsOr:
+        return _bm25f(q, cols, searcher)
     if type(q) is query.Or and all(type(c) is query.Term for c in q.subqueries):
         return _or_of_terms(q, cols, searcher)
     if isinstance(q, (query.Or, query.DisjunctionMax)):
