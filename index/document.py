@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from index import embedding
 from index.article import Article
 
 #: Joins tag labels in the stored `tag_labels` field (never appears in a tag).
@@ -18,8 +19,11 @@ DATED = "1"
 UNDATED = "0"
 
 
-def to_document(article: Article, source_hash: str) -> dict:
-    """The field values to pass to `writer.add_document` for `article`."""
+def to_document(article: Article, source_hash: str, vector: bytes | None = None) -> dict:
+    """The field values to pass to `writer.add_document` for `article`.
+
+    `vector` is the article's stored meaning vector; when None it is made
+    here (the indexer makes them in its parsing processes, in batches)."""
     doc = {
         "id": article.id,
         "title": article.title,
@@ -39,6 +43,11 @@ def to_document(article: Article, source_hash: str) -> dict:
         doc["language"] = article.language
     if article.url:
         doc["url"] = article.url
+    if vector is None:
+        made = embedding.vectors([embedding.article_text(article.title, article.body)])
+        vector = embedding.to_bytes(made[0]) if made is not None else None
+    if vector is not None:
+        doc["vector"] = vector
     return doc
 
 

@@ -7,9 +7,11 @@ Changing a field here means a rebuild (`archivist index --rebuild`).
 
 from __future__ import annotations
 
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.columns import FixedBytesColumn
+from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from index.analysis import ANALYZER
+from index.embedding import VECTOR_BYTES
 
 #: Ranking weight of a title match relative to a body match (BM25F field boost).
 TITLE_BOOST = 3.0
@@ -18,7 +20,8 @@ TAGS_BOOST = 2.0
 
 #: Bumped whenever the schema or analyzer changes in a way that needs a rebuild.
 #: 2: punctuated words (compounds) and the spelling vocabulary (`spell_*`).
-SCHEMA_VERSION = 2
+#: 3: meaning vectors (`vector`).
+SCHEMA_VERSION = 3
 #: Prefix of the fields holding the words of a text field as written (folded,
 #: not stemmed): the vocabulary for spelling, prefixes and fuzzy words.
 SPELL_PREFIX = "spell_"
@@ -91,4 +94,7 @@ def make_schema() -> Schema:
         # every document without loading any stored text.
         source_hash=ID(sortable=True),
         content_hash=ID(sortable=True),
+        # The article's meaning vector (`index.embedding`), a column read
+        # for every document at once; all zeros when there is none.
+        vector=COLUMN(FixedBytesColumn(VECTOR_BYTES)),
     )

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from whoosh.index import Index
 
-from index import store, vocabulary
+from index import embedding, store, vocabulary
 from index.article import Article, ReadError
 from index.document import to_document
 from index.formats import reader_for
@@ -128,6 +128,9 @@ class _Parsed:
     articles: list[Article]
     errors: list[ReadError]
     unchanged: bool = False
+    #: The articles' meaning vectors (`index.embedding`), made where they
+    #: were parsed (in parallel with --jobs); empty without a model.
+    vectors: list[bytes] = field(default_factory=list)
 
 
 def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = "") -> int:
@@ -136,12 +139,13 @@ def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = ""
     The small, direct path for tests and tools that already hold `Article`
     values; `update` is the librarians' incremental run over files.
     """
-    n = 0
+    articles = list(articles)
+    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
     with ix.writer() as w:
-        for article in articles:
-            w.update_document(**to_document(article, source_hash))
-            n += 1
-    return n
+        for i, article in enumerate(articles):
+            vector = embedding.to_bytes(made[i]) if made is not None else None
+            w.update_document(**to_document(article, source_hash, vector))
+    return len(articles)
 
 
 def known_roots(index_dir: Path) -> list[str]:
@@ -289,7 +293,9 @@ def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Pars
             (errors if isinstance(item, ReadError) else articles).append(item)
     except Exception as e:  # noqa: BLE001 -- a reader bug must not stop the run
         errors.append(ReadError(found.path, f"reader failed: {type(e).__name__}: {e}"))
-    return _Parsed(loaded, articles, errors)
+    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
+    vectors = [embedding.to_bytes(v) for v in made] if made is not None else []
+    return _Parsed(loaded, articles, errors, vectors=vectors)
 
 
 def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary):
@@ -315,7 +321,7 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
         writer.delete_by_term("source", path)
     old_articles = old.articles if old else {}
     new_ids: set[str] = set()
-    for article in parsed.articles:
+    for i, article in enumerate(parsed.articles):
         holder = owner.get(article.id)
         if article.id in new_ids or (holder not in (None, path) and holder in alive):
             summary.failures.append(
@@ -324,7 +330,8 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
             continue
         owner[article.id] = path
         new_ids.add(article.id)
-        writer.add_document(**to_document(article, loaded.sha))
+        vector = parsed.vectors[i] if i < len(parsed.vectors) else None
+        writer.add_document(**to_document(article, loaded.sha, vector))
         count_change(summary, old_articles, article)
     summary.removed += len(set(old_articles) - new_ids)
 

@@ -30,6 +30,7 @@ from whoosh.util.numeric import byte_to_length
 
 from index.analysis import normalize_word
 from index.document import split_labels
+from index.embedding import VECTOR_BYTES, from_bytes
 from search.lru import LRU
 
 #: Ordinal of 1970-01-01, to turn day ordinals into numpy datetime64 days.
@@ -168,6 +169,9 @@ class Columns:
     lengths: dict[str, np.ndarray]  # field -> float32[n] field length
     avg_length: dict[str, float]
     doc_count: int
+    #: float16[n, 256] unit meaning vectors (`index.embedding`), zeros where an
+    #: article has none; None when the index holds no vectors at all.
+    vectors: np.ndarray | None = None
     _labels: dict[int, str] = field(default_factory=dict)
     _by_folded: dict[str, list[int]] | None = None
     _terms: LRU = field(default_factory=lambda: LRU(_TERM_CACHE_SIZE))
@@ -231,6 +235,7 @@ class Columns:
             total = reader.field_length(fname)
             cols.avg_length[fname] = (total / n) if n and total else 1.0
         cols._build_tags(reader)
+        cols.vectors = _vectors(reader, n)
         return cols
 
     def _build_tags(self, reader) -> None:
@@ -535,6 +540,24 @@ def _days(reader, n: int) -> np.ndarray:
         ords = np.where(ok, raw // np.uint64(_US_PER_DAY) + np.uint64(1), 0).astype(np.int64)
         day[base:base + count] = np.where(ok, ords, -1)
     return day
+
+
+def _vectors(reader, n: int) -> np.ndarray | None:
+    """Every document's meaning vector, from the `vector` column (None when
+    no segment has one, or none is set)."""
+    parts = []
+    found = False
+    for segreader, _base in reader.leaf_readers():
+        count = segreader.doc_count_all()
+        if segreader.has_column("vector"):
+            found = True
+            parts.append(b"".join(segreader.column_reader("vector")))
+        else:
+            parts.append(bytes(VECTOR_BYTES * count))
+    if not found or n == 0:
+        return None
+    vectors = from_bytes(b"".join(parts))
+    return vectors if vectors.any() else None
 
 
 def _field_lengths(reader, fieldname: str, n: int) -> np.ndarray:

@@ -36,18 +36,20 @@ from whoosh import query as wq
 from whoosh.index import TOC, FileIndex
 from whoosh.searching import Searcher
 
-from index import store
+from index import embedding, store
 from index import vocabulary as index_vocabulary
+from index.analysis import terms
 from index.document import split_labels
-from search import facets, recency, snippets
+from search import facets, feedback, proximity, recency, snippets
+from search import semantic as semantic_mix
 from search.columns import Columns
 from search.compiler import Compiler, has_text_terms, highlight_terms
 from search.lru import LRU
-from search.plan import QueryPlan, plan
+from search.plan import QueryPlan, plan, plan_words
 from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
-from search.scoring import evaluate
+from search.scoring import FIELD_WEIGHT, FieldsOr, evaluate
 from search.suggest import apply, auto_distance, corrections, suggest
 from search.vocabulary import Vocabulary
 
@@ -178,11 +180,19 @@ class Engine:
 
     def __init__(self, index_dir: str | Path | None, *, _ix=None,
                  answer_cache: int = RESULT_CACHE_SIZE,
-                 half_life_days: float = recency.HALF_LIFE_DAYS) -> None:
+                 half_life_days: float = recency.HALF_LIFE_DAYS,
+                 feedback: bool = False, semantic: bool = True,
+                 semantic_weight: float = semantic_mix.SEMANTIC_WEIGHT) -> None:
         """`answer_cache` is how many whole answers to keep per generation
         (0 turns the cache off: benchmarks measure the work, not the cache);
         `half_life_days` is the "relevance + recency" ordering's half-life."""
         self.half_life_days = half_life_days
+        #: Rank by relevance with pseudo-relevance feedback (`search.feedback`).
+        self.feedback = feedback
+        #: Mix meaning vectors into relevance (`search.semantic`), and its weight.
+        self.semantic = semantic
+        self.semantic_weight = semantic_weight
+        self._query_vectors = LRU(4096)
         self._dir = Path(index_dir) if index_dir is not None else None
         self._ram_ix = _ix
         self._lock = threading.Lock()
@@ -375,6 +385,12 @@ class Engine:
 
         by_score = (request.sort in ("relevance", "recency") and q is not None
                     and has_text_terms(q))
+        if by_score and self.feedback and len(docs) > feedback.FEEDBACK_DOCS:
+            scores = self._feedback(read, q, gen, s, docs, scores)
+        if by_score and len(docs) > 1:
+            scores = self._near(read, gen, s, docs, scores)
+        if by_score and len(docs) > 1 and self.semantic and cols.vectors is not None:
+            scores = self._meaning(read, cols, docs, scores)
         if by_score and request.sort == "recency" and len(docs):
             scores = scores.copy()
             scores[docs] *= recency.factors(cols.day[docs], cols.newest_day,
@@ -396,6 +412,65 @@ class Engine:
         if (request.q and read.words and results.corrected is None
                 and (total < SUGGEST_BELOW or found.partial_note)):
             results.suggestion = self._suggest(gen, s, request.q, read.words)
+
+    def _feedback(self, read: QueryPlan, q: wq.Query, gen: _Generation, s: Searcher,
+                  docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """`scores` of the same `docs` re-ranked with the query expanded by its
+        best articles' words (RM3; see `search.feedback`)."""
+        cols = gen.columns
+        top = _top(cols, docs, scores, "newest", feedback.FEEDBACK_DOCS)
+        texts = []
+        for d in top:
+            fields = cols.stored(s, int(d))
+            texts.append(terms(f"{fields.get('title') or ''}\n{fields.get('body') or ''}"))
+        own = {t for w in plan_words(read.root) for t in w.parts}
+        words = feedback.expansion(texts, [float(scores[d]) for d in top], own)
+        if not words:
+            return scores
+        n = max(len(own), 1)
+        original = q.with_boost(feedback.ORIGINAL_WEIGHT / n) if hasattr(q, "with_boost") else q
+        extra = [FieldsOr([wq.Term(f, t) for f in ("title", "body")],
+                          boost=(1 - feedback.ORIGINAL_WEIGHT) * w) for t, w in words]
+        expanded = evaluate(wq.Or([original, *extra]), cols, s)
+        return np.where(np.isin(np.arange(cols.n), docs), expanded.score, 0).astype(np.float32)
+
+    def _meaning(self, read: QueryPlan, cols: Columns, docs: np.ndarray,
+                 scores: np.ndarray) -> np.ndarray:
+        """`scores` with the best candidates re-scored by meaning as well as
+        words (`search.semantic`)."""
+        text = " ".join(read.words)
+        if not text:
+            return scores
+        query = self._query_vectors.get(text)
+        if query is None:
+            made = embedding.vectors([text])
+            if made is None:
+                return scores
+            query = made[0]
+            self._query_vectors.put(text, query)
+        candidates = _top(cols, docs, scores, "newest", semantic_mix.CANDIDATES)
+        fused, _mixes = semantic_mix.fuse(scores, candidates, cols.vectors, query,
+                                          self.semantic_weight)
+        return fused
+
+    def _near(self, read: QueryPlan, gen: _Generation, s: Searcher, docs: np.ndarray,
+              scores: np.ndarray) -> np.ndarray:
+        """`scores` with the proximity bonus (`search.proximity`) added to the
+        best-ranked candidates."""
+        cols = gen.columns
+        words = [w.parts[0] for w in plan_words(read.root)]
+        if len(words) < 2:
+            return scores
+        idf = [math.log(cols.doc_count / (_frequency(cols, s.reader(), w) + 1)) + 1.0
+               for w in words]
+        candidates = _top(cols, docs, scores, "newest", proximity.CANDIDATES)
+        extra = proximity.bonus(s, cols, candidates, words, idf,
+                                {f: FIELD_WEIGHT[f] for f in ("title", "body")})
+        if not extra.any():
+            return scores
+        scores = scores.copy()
+        scores[candidates] += extra.astype(np.float32)
+        return scores
 
     def _match(self, read: QueryPlan, gen: _Generation, s: Searcher,
                filters: np.ndarray) -> _Found:

@@ -711,6 +711,24 @@ def _positive_words(node: Node | None) -> list[str]:
     return out
 
 
+def plan_words(node: Node | None) -> list[Word]:
+    """The single words a search looks for, in the order typed (not those
+    under NOT, nor punctuated words): what proximity is measured between."""
+    out: list[Word] = []
+
+    def walk(n):
+        if n is None or isinstance(n, Not):
+            return
+        if isinstance(n, (All, Any)):
+            for c in n.nodes:
+                walk(c)
+        elif isinstance(n, Word) and n.joined is None and n.parts and n.fields != ("tags",):
+            out.append(n)
+
+    walk(node)
+    return out
+
+
 def describe(node: Node | None) -> str:
     """The plan written back in the query language (what was searched for)."""
     if node is None:

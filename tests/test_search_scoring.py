@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -17,6 +18,7 @@ from search import scoring
 from search.columns import Columns
 from search.compiler import Compiler
 from search.plan import plan
+from search.scoring import FieldsOr
 from search.vocabulary import Vocabulary
 
 WORDS = "oil wheat harbour tariff grain bank export price crude ministry".split()
@@ -37,8 +39,8 @@ def searcher():
 
 
 def _ors_of_terms(q):
-    if type(q) is query.Or and all(type(c) is query.Term for c in q.subqueries):
-        yield q
+    if type(q) in (query.Or, FieldsOr) and all(type(c) is query.Term for c in q.subqueries):
+        yield query.Or(q.subqueries, boost=q.boost)
     elif not q.is_leaf():
         for c in q.children():
             yield from _ors_of_terms(c)
@@ -84,3 +86,33 @@ def test_the_postings_budget_leaves_out_the_most_common_words(searcher):
     assert "oil" not in {t.text for t in either.query.leaves()}
     small = compiler.compile(plan(text).root, frequency=lambda t: 10)
     assert not small.notes
+
+
+def test_bm25f_against_a_per_document_computation(searcher):
+    """A word looked up in title, body and tags is scored as BM25F: worked out
+    here document by document from each field's term frequency and length."""
+    cols = Columns.build(searcher.reader())
+    reader = searcher.reader()
+    for word in ("oil", "harbour", "grain"):
+        q = FieldsOr([query.Term("title", word), query.Term("body", word),
+                      query.Term("tags", word)])
+        got = scoring._bm25f(q, cols, searcher)
+        tf = {}
+        for f in ("title", "body", "tags"):
+            if (f, word.encode()) not in reader:
+                continue
+            m = reader.postings(f, word)
+            b, w = scoring.FIELD_B[f], scoring.FIELD_WEIGHT[f]
+            avg = cols.avg_length[f]
+            while m.is_active():
+                d = m.id()
+                raw = m.weight() / scoring._STORED_BOOST[f]
+                norm = (1 - b) + b * cols.lengths[f][d] / avg
+                tf[d] = tf.get(d, 0.0) + w * raw / norm
+                m.next()
+        idf = math.log(cols.doc_count / (len(tf) + 1)) + 1
+        want = np.zeros(cols.n)
+        for d, t in tf.items():
+            want[d] = idf * t * (scoring.K1 + 1) / (t + scoring.K1)
+        assert set(np.flatnonzero(got.mask)) == set(tf)
+        assert np.allclose(got.score, want, rtol=1e-5)

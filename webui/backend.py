@@ -28,13 +28,13 @@ class _Holder:
         self.lock = threading.Lock()
         self.engine: Engine | None = None
 
-    def get(self, index_dir: str, half_life: float = 365.0) -> Engine:
+    def get(self, config) -> Engine:
         # Double-checked: after the first request, readers never take the lock.
         engine = self.engine
         if engine is None:
             with self.lock:
                 if self.engine is None:
-                    self.engine = Engine(index_dir, half_life_days=half_life)
+                    self.engine = make_engine(config)
                 engine = self.engine
         return engine
 
@@ -54,8 +54,16 @@ def init_app(app: Flask) -> None:
 def get_engine(app: Flask | None = None) -> Engine:
     """The engine of `app` (default: the current app), opening it if needed."""
     app = app or current_app
-    return app.extensions[_KEY].get(app.config["INDEX_DIR"],
-                                    float(app.config.get("RECENCY_HALF_LIFE_DAYS", 365.0)))
+    return app.extensions[_KEY].get(app.config)
+
+
+def make_engine(config) -> Engine:
+    """The engine a configuration asks for (the app's and the CLI's alike)."""
+    return Engine(config["INDEX_DIR"],
+                  half_life_days=float(config["RECENCY_HALF_LIFE_DAYS"]),
+                  semantic=bool(config["SEMANTIC"]),
+                  semantic_weight=float(config["SEMANTIC_WEIGHT"]),
+                  feedback=bool(config["FEEDBACK"]))
 
 
 def close_engine(app: Flask) -> None:

@@ -177,7 +177,6 @@ def stats(ctx, as_json) -> None:
 def search(ctx, query, tags, not_tags, date_from, date_to, undated, sort, page, per_page,
            as_json) -> None:
     """Search the index for QUERY; without QUERY, list articles newest first."""
-    from search.engine import Engine
     from search.request import SearchRequest
 
     args: dict[str, list[str]] = {"q": [query], "tag": list(tags), "not_tag": list(not_tags)}
@@ -188,8 +187,9 @@ def search(ctx, query, tags, not_tags, date_from, date_to, undated, sort, page, 
     request, problems = SearchRequest.from_args(args)
     for p in problems:
         click.echo(f"note: {p}", err=True)
-    engine = Engine(_index_dir(ctx),
-                    half_life_days=float(_app(ctx).config["RECENCY_HALF_LIFE_DAYS"]))
+    from webui.backend import make_engine
+
+    engine = make_engine(_app(ctx).config)
     try:
         results = engine.run(request)
     finally:

@@ -27,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_LIMIT": 1000,
     # "Relevance + recency": an article this many days older scores half as much.
     "RECENCY_HALF_LIFE_DAYS": 365.0,
+    # Relevance mixes meaning vectors into word scores (search/semantic.py), with this weight.
+    "SEMANTIC": True,
+    "SEMANTIC_WEIGHT": 0.25,
+    # Pseudo-relevance feedback (search/feedback.py): off, it lost on Cranfield.
+    "FEEDBACK": False,
     # The librarians' console.
     # Folders of the archive (a list; in the environment, paths joined by os.pathsep).
     "SOURCES": [],
@@ -45,10 +50,13 @@ DEFAULTS: dict[str, Any] = {
 #: Settings whose environment value is a number, with its type.
 _NUMERIC = {"MAX_FILE_BYTES": int, "LOCK_TIMEOUT": float, "MAX_QUERY_CHARS": int,
             "MAX_PAGE": int, "MAX_PER_PAGE": int, "EXPORT_LIMIT": int,
-            "RECENCY_HALF_LIFE_DAYS": float,
+            "RECENCY_HALF_LIFE_DAYS": float, "SEMANTIC_WEIGHT": float,
             "MAX_UPLOAD_BYTES": int, "MAX_UPLOAD_FILES": int, "UPLOAD_DRY_RUN_FILES": int,
             "ADMIN_LOGIN_ATTEMPTS": int, "ADMIN_LOGIN_WINDOW": float,
             "ADMIN_SESSION_HOURS": int, "HISTORY_KEEP": int, "HEALTH_TOP_TAGS": int}
+
+#: Settings whose environment value is yes/no ("1", "true", "yes", "on" are yes).
+_FLAGS = {"SEMANTIC", "FEEDBACK"}
 
 CONFIG_FILE = "archivist.cfg"
 
@@ -62,7 +70,10 @@ def load(config: Any, instance_path: str, overrides: Mapping[str, Any] | None = 
     for key in DEFAULTS:
         raw = env.get(f"ARCHIVIST_{key}")
         if raw:
-            config[key] = _NUMERIC[key](raw) if key in _NUMERIC else raw
+            if key in _FLAGS:
+                config[key] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                config[key] = _NUMERIC[key](raw) if key in _NUMERIC else raw
     if overrides:
         config.update({k: v for k, v in overrides.items() if v is not None})
     if not config.get("INDEX_DIR"):
