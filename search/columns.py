@@ -549,7 +549,7 @@ def _vectors(reader, n: int) -> np.ndarray | None:
     found = False
     for segreader, _base in reader.leaf_readers():
         count = segreader.doc_count_all()
-        if segreader.has_column("vector"):
+        if "vector" in segreader.schema and segreader.has_column("vector"):
             found = True
             parts.append(b"".join(segreader.column_reader("vector")))
         else:

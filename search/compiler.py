@@ -145,7 +145,7 @@ class Compiler:
         if isinstance(node, p.Word):
             if id(node) in run.dropped:
                 return None
-            return _fields(self._word(node, run))
+            return _fields(self._word(node, run), node.text)
         if isinstance(node, p.Phrase):
             if id(node) in run.dropped:
                 return None
@@ -301,11 +301,16 @@ def _leaves(node: p.Node):
         yield node
 
 
-def _fields(subs: list[wq.Query]) -> wq.Query:
-    """One word's lookups in its fields, scored together (BM25F)."""
+def _fields(subs: list[wq.Query], typed: str) -> wq.Query:
+    """One word's lookups in its fields, scored together (BM25F); `typed`
+    is the word as the reader wrote it (for "why this result")."""
     if not subs:
         return wq.NullQuery
-    return subs[0] if len(subs) == 1 else FieldsOr(subs)
+    if len(subs) == 1:
+        return subs[0]
+    q = FieldsOr(subs)
+    q.typed = typed
+    return q
 
 
 def _either(subs: list[wq.Query]) -> wq.Query:

@@ -38,18 +38,18 @@ from whoosh.searching import Searcher
 
 from index import embedding, store
 from index import vocabulary as index_vocabulary
-from index.analysis import terms
 from index.document import split_labels
-from search import facets, feedback, proximity, recency, snippets
+from search import explain as explain_mod
+from search import facets, ranking, recency, snippets
 from search import semantic as semantic_mix
 from search.columns import Columns
 from search.compiler import Compiler, has_text_terms, highlight_terms
 from search.lru import LRU
-from search.plan import QueryPlan, plan, plan_words
+from search.plan import QueryPlan, plan
 from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
-from search.scoring import FIELD_WEIGHT, FieldsOr, evaluate
+from search.scoring import evaluate
 from search.suggest import apply, auto_distance, corrections, suggest
 from search.vocabulary import Vocabulary
 
@@ -186,12 +186,8 @@ class Engine:
         """`answer_cache` is how many whole answers to keep per generation
         (0 turns the cache off: benchmarks measure the work, not the cache);
         `half_life_days` is the "relevance + recency" ordering's half-life."""
-        self.half_life_days = half_life_days
-        #: Rank by relevance with pseudo-relevance feedback (`search.feedback`).
-        self.feedback = feedback
-        #: Mix meaning vectors into relevance (`search.semantic`), and its weight.
-        self.semantic = semantic
-        self.semantic_weight = semantic_weight
+        self.ranking = ranking.RankOptions(half_life_days=half_life_days, semantic=semantic,
+                                           semantic_weight=semantic_weight, feedback=feedback)
         self._query_vectors = LRU(4096)
         self._dir = Path(index_dir) if index_dir is not None else None
         self._ram_ix = _ix
@@ -303,12 +299,14 @@ class Engine:
 
     # -- searching -----------------------------------------------------------
 
-    def run(self, request: SearchRequest, *, snippets: bool = True) -> SearchResults:
+    def run(self, request: SearchRequest, *, snippets: bool = True,
+            explain: bool = False) -> SearchResults:
         """Answer `request`; never raises for anything the reader typed.
 
         With `snippets=False` hits carry no passages and no marks (a CSV
         export of a thousand rows wants neither, and snippets are most of
-        the cost of a long page).
+        the cost of a long page). With `explain=True` each hit carries
+        "why this result" (`search.explain`).
         """
         started = time.perf_counter()
         results = SearchResults(request=request, page=request.page, searched_for=request.q)
@@ -317,13 +315,13 @@ class Engine:
             results.messages.append(NOT_INDEXED)
         else:
             gen_key = opened[0].key
-            key = request if snippets else (request, "no-snippets")
+            key = (request, snippets, explain)
             cached = self._answers.get(gen_key, key)
             if cached is not None:
                 cached.from_cache = True
                 cached.took_ms = (time.perf_counter() - started) * 1000
                 return cached
-            self._answer(request, results, *opened, with_snippets=snippets)
+            self._answer(request, results, *opened, with_snippets=snippets, explain=explain)
             self._answers.put(gen_key, key, results)
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
@@ -339,7 +337,8 @@ class Engine:
         return self._answers.misses
 
     def _answer(self, request: SearchRequest, results: SearchResults,
-                gen: _Generation, s: Searcher, with_snippets: bool = True) -> None:
+                gen: _Generation, s: Searcher, with_snippets: bool = True,
+                explain: bool = False) -> None:
         cols = gen.columns
         read = plan(request.q)
         results.searched_for = read.searched_for
@@ -385,16 +384,13 @@ class Engine:
 
         by_score = (request.sort in ("relevance", "recency") and q is not None
                     and has_text_terms(q))
-        if by_score and self.feedback and len(docs) > feedback.FEEDBACK_DOCS:
-            scores = self._feedback(read, q, gen, s, docs, scores)
-        if by_score and len(docs) > 1:
-            scores = self._near(read, gen, s, docs, scores)
-        if by_score and len(docs) > 1 and self.semantic and cols.vectors is not None:
-            scores = self._meaning(read, cols, docs, scores)
-        if by_score and request.sort == "recency" and len(docs):
-            scores = scores.copy()
-            scores[docs] *= recency.factors(cols.day[docs], cols.newest_day,
-                                            self.half_life_days).astype(np.float32)
+        trace = None
+        if by_score:
+            scores, trace = ranking.rank(
+                read, q, cols, s, docs, scores, request.sort, self.ranking,
+                top=lambda d, sc, k: _top(cols, d, sc, "newest", k),
+                frequency=partial(_frequency, cols, s.reader()),
+                query_vector=self._query_vector)
         order = _top(cols, docs, scores if by_score else None,
                      "oldest" if request.sort == "oldest" else "newest",
                      page * request.per_page)
@@ -402,6 +398,10 @@ class Engine:
         marks = highlight_terms(q)
         results.hits = self._hits(s, cols, page_docs, marks if with_snippets else None,
                                   scores if by_score else None)
+        if explain and trace is not None and _size(trace.query) <= explain_mod.MAX_NODES:
+            whys = explain_mod.hits(trace, cols, s, [int(d) for d in page_docs])
+            for hit, d in zip(results.hits, page_docs, strict=True):
+                hit.explanation = whys[int(d)]
 
         results.tag_facet = facets.tag_facet(
             cols, docs, request.tags, lambda i: cols.label(i, partial(cols.stored, s))
@@ -413,64 +413,16 @@ class Engine:
                 and (total < SUGGEST_BELOW or found.partial_note)):
             results.suggestion = self._suggest(gen, s, request.q, read.words)
 
-    def _feedback(self, read: QueryPlan, q: wq.Query, gen: _Generation, s: Searcher,
-                  docs: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """`scores` of the same `docs` re-ranked with the query expanded by its
-        best articles' words (RM3; see `search.feedback`)."""
-        cols = gen.columns
-        top = _top(cols, docs, scores, "newest", feedback.FEEDBACK_DOCS)
-        texts = []
-        for d in top:
-            fields = cols.stored(s, int(d))
-            texts.append(terms(f"{fields.get('title') or ''}\n{fields.get('body') or ''}"))
-        own = {t for w in plan_words(read.root) for t in w.parts}
-        words = feedback.expansion(texts, [float(scores[d]) for d in top], own)
-        if not words:
-            return scores
-        n = max(len(own), 1)
-        original = q.with_boost(feedback.ORIGINAL_WEIGHT / n) if hasattr(q, "with_boost") else q
-        extra = [FieldsOr([wq.Term(f, t) for f in ("title", "body")],
-                          boost=(1 - feedback.ORIGINAL_WEIGHT) * w) for t, w in words]
-        expanded = evaluate(wq.Or([original, *extra]), cols, s)
-        return np.where(np.isin(np.arange(cols.n), docs), expanded.score, 0).astype(np.float32)
-
-    def _meaning(self, read: QueryPlan, cols: Columns, docs: np.ndarray,
-                 scores: np.ndarray) -> np.ndarray:
-        """`scores` with the best candidates re-scored by meaning as well as
-        words (`search.semantic`)."""
-        text = " ".join(read.words)
-        if not text:
-            return scores
-        query = self._query_vectors.get(text)
-        if query is None:
+    def _query_vector(self, text: str) -> np.ndarray | None:
+        """The meaning vector of a query's words, remembered."""
+        vector = self._query_vectors.get(text)
+        if vector is None:
             made = embedding.vectors([text])
             if made is None:
-                return scores
-            query = made[0]
-            self._query_vectors.put(text, query)
-        candidates = _top(cols, docs, scores, "newest", semantic_mix.CANDIDATES)
-        fused, _mixes = semantic_mix.fuse(scores, candidates, cols.vectors, query,
-                                          self.semantic_weight)
-        return fused
-
-    def _near(self, read: QueryPlan, gen: _Generation, s: Searcher, docs: np.ndarray,
-              scores: np.ndarray) -> np.ndarray:
-        """`scores` with the proximity bonus (`search.proximity`) added to the
-        best-ranked candidates."""
-        cols = gen.columns
-        words = [w.parts[0] for w in plan_words(read.root)]
-        if len(words) < 2:
-            return scores
-        idf = [math.log(cols.doc_count / (_frequency(cols, s.reader(), w) + 1)) + 1.0
-               for w in words]
-        candidates = _top(cols, docs, scores, "newest", proximity.CANDIDATES)
-        extra = proximity.bonus(s, cols, candidates, words, idf,
-                                {f: FIELD_WEIGHT[f] for f in ("title", "body")})
-        if not extra.any():
-            return scores
-        scores = scores.copy()
-        scores[candidates] += extra.astype(np.float32)
-        return scores
+                return None
+            vector = made[0]
+            self._query_vectors.put(text, vector)
+        return vector
 
     def _match(self, read: QueryPlan, gen: _Generation, s: Searcher,
                filters: np.ndarray) -> _Found:
@@ -784,6 +736,10 @@ def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
         for d, value in cols.values(reader, fieldname, term, present):
             out.setdefault(d, []).extend((a, b, ti) for _p, a, b in decode(value))
     return out
+
+
+def _size(q: wq.Query) -> int:
+    return sum(1 for _ in q.leaves()) if not q.is_leaf() else 1
 
 
 def _frequency(cols: Columns, reader, term: str) -> int:

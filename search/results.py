@@ -28,6 +28,33 @@ class HitTag:
 
 
 @dataclass
+class Explanation:
+    """One part of a hit's score: what it is, what it adds, and its own parts.
+
+    A node's `value` is the sum of its parts' values, except where its label
+    says it multiplies (recency) or scales (the mix with meaning).
+    """
+
+    label: str
+    value: float
+    parts: list[Explanation] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """As nested JSON: label, value (rounded to 6 places), parts."""
+        out: dict = {"label": self.label, "value": round(self.value, 6)}
+        if self.parts:
+            out["parts"] = [p.to_json() for p in self.parts]
+        return out
+
+    def lines(self, indent: int = 0) -> list[str]:
+        """As indented text lines (the CLI's `--explain`)."""
+        out = [f"{'  ' * indent}{self.value:10.4f}  {self.label}"]
+        for p in self.parts:
+            out.extend(p.lines(indent + 1))
+        return out
+
+
+@dataclass
 class Hit:
     """One article in a result list."""
 
@@ -41,6 +68,8 @@ class Hit:
     url: str | None
     snippets: list[Markup]
     score: float | None = None
+    #: "Why this result", when asked for (`Engine.run(..., explain=True)`).
+    explanation: Explanation | None = None
 
     def to_json(self) -> dict:
         """The hit in the JSON contract's shape (plus `tag_labels`, `url`, `score`)."""
@@ -56,6 +85,7 @@ class Hit:
             "url": self.url,
             "snippets": [str(s) for s in self.snippets],
             "score": self.score,
+            **({"explanation": self.explanation.to_json()} if self.explanation else {}),
         }
 
 

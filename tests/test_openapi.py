@@ -55,7 +55,8 @@ def test_the_document_is_openapi_3_1_and_names_both_operations(live):
     assert set(doc["paths"]) == {"/api/search", "/api/articles/{article_id}"}
     search = doc["paths"]["/api/search"]["get"]
     names = {p["name"] for p in search["parameters"]}
-    assert names == {"q", "tag", "not_tag", "from", "to", "undated", "sort", "page", "per_page"}
+    assert names == {"q", "tag", "not_tag", "from", "to", "undated", "sort", "page", "per_page",
+                     "verbatim", "explain"}
 
 
 def test_generated_searches_get_valid_answers(live, schema):

@@ -504,3 +504,23 @@ def test_links_follow_the_path_the_app_is_mounted_at(client):
         assert any(h.startswith(prefix + "articles/") for h in hrefs)
         assert any(h.startswith(prefix + "?") for h in hrefs)
     assert not any(h.startswith("/archive") for h in plain.xpath("//a/@href"))
+
+
+def test_why_this_result_is_a_disclosure_under_each_hit(client):
+    _, doc = get_page(client, "/?q=report")
+    hits = doc.xpath('//ol[@class="hits"]/li')
+    assert hits
+    for hit in hits:
+        why = hit.xpath('.//details[@class="why"]')
+        assert why and why[0].xpath("string(./summary)") == "Why this result"
+        assert why[0].xpath('.//span[@class="why-label"]')
+    assert not doc.xpath("//details//script") and not doc.xpath("//details//*[@style]")
+
+
+def test_api_explains_when_asked(client):
+    plain = client.get("/api/search?q=report").get_json()
+    assert all("explanation" not in h for h in plain["hits"])
+    asked = client.get("/api/search?q=report&explain=1").get_json()
+    for h in asked["hits"]:
+        assert h["explanation"]["value"] == pytest.approx(h["score"], rel=1e-4)
+        assert h["explanation"]["label"]

@@ -10,7 +10,7 @@ This module formats nothing itself: the result dataclasses own their JSON.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+from flask import Blueprint, abort, jsonify, request
 
 from webui import openapi
 from webui.backend import get_engine
@@ -23,7 +23,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def search():
     """Search results as JSON; parameter problems are listed in `messages`."""
     req, messages = search_request()
-    results = get_engine().run(req)
+    explain = request.args.get("explain", "") in ("1", "true", "yes", "on")
+    results = get_engine().run(req, explain=explain)
     document = results.to_json()
     document["messages"] = list(dict.fromkeys([*messages, *document.get("messages", [])]))
     return jsonify(document)

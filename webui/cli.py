@@ -173,15 +173,18 @@ def stats(ctx, as_json) -> None:
 @click.option("--page", type=int, help="Page number, from 1.")
 @click.option("--per-page", type=int, help="Hits per page (default 10, at most 100).")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON document.")
+@click.option("--explain", is_flag=True, help="Show why each result ranks where it does.")
+@click.option("--verbatim", is_flag=True, help="Search exactly as typed (no spelling fix).")
 @click.pass_context
 def search(ctx, query, tags, not_tags, date_from, date_to, undated, sort, page, per_page,
-           as_json) -> None:
+           as_json, explain, verbatim) -> None:
     """Search the index for QUERY; without QUERY, list articles newest first."""
     from search.request import SearchRequest
 
     args: dict[str, list[str]] = {"q": [query], "tag": list(tags), "not_tag": list(not_tags)}
     for name, value in (("from", date_from), ("to", date_to), ("undated", undated),
-                        ("sort", sort), ("page", page), ("per_page", per_page)):
+                        ("sort", sort), ("page", page), ("per_page", per_page),
+                        ("verbatim", "1" if verbatim else None)):
         if value is not None:
             args[name] = [str(value)]
     request, problems = SearchRequest.from_args(args)
@@ -191,7 +194,7 @@ def search(ctx, query, tags, not_tags, date_from, date_to, undated, sort, page, 
 
     engine = make_engine(_app(ctx).config)
     try:
-        results = engine.run(request)
+        results = engine.run(request, explain=explain)
     finally:
         engine.close()
     if as_json:
@@ -218,6 +221,13 @@ def _print_results(results) -> None:
                    (f" | {tags}" if tags else ""))
         for snippet in hit.snippets:
             click.echo("   " + snippet.striptags())
+        if hit.explanation is not None:
+            click.echo("   why this result:")
+            for line in hit.explanation.lines(2):
+                click.echo(line)
+    if results.corrected:
+        click.echo(f"\nShowing results for: {results.corrected} "
+                   f"(search instead for: {results.corrected_from}, with --verbatim)")
     if results.suggestion:
         click.echo(f"\nDid you mean: {results.suggestion}")
 

@@ -72,6 +72,14 @@ _SEARCH_PARAMETERS = [
     _query_param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
                               "default": DEFAULT_PER_PAGE},
                  "Hits per page."),
+    _query_param("verbatim", {"type": "string", "enum": ["0", "1"], "default": "0"},
+                 "1: search exactly as typed, with no automatic spelling correction."),
+]
+
+#: Parameters of `/api/search` only (the page always explains its hits).
+_API_ONLY = [
+    _query_param("explain", {"type": "string", "enum": ["0", "1"], "default": "0"},
+                 "1: each hit carries `explanation`, its score taken apart."),
 ]
 
 _SCHEMAS: dict[str, Any] = {
@@ -93,6 +101,18 @@ _SCHEMAS: dict[str, Any] = {
             "snippets": {**_STRINGS, "description": "Sanitized HTML passages."},
             "score": {"type": ["number", "null"],
                       "description": "Relevance score; null when sorted by date."},
+            "explanation": {"$ref": "#/components/schemas/Explanation"},
+        },
+    },
+    "Explanation": {
+        "type": "object",
+        "description": "Why this result: a part of the score, what it adds, and its parts "
+                       "(which add up to it).",
+        "required": ["label", "value"],
+        "properties": {
+            "label": {"type": "string"},
+            "value": {"type": "number"},
+            "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Explanation"}},
         },
     },
     "TagCount": {
@@ -150,6 +170,12 @@ _SCHEMAS: dict[str, Any] = {
                 },
             },
             "suggestion": {**_NULLABLE_STRING, "description": "A \"did you mean\" query."},
+            "showing_results_for": {**_NULLABLE_STRING,
+                                    "description": "The corrected text the hits are for, "
+                                                   "when a misspelling was corrected."},
+            "search_instead_for": {**_NULLABLE_STRING,
+                                   "description": "What was typed, when it was corrected "
+                                                  "(search it with `verbatim=1`)."},
             "partial_match_note": _NULLABLE_STRING,
             "messages": {**_STRINGS,
                          "description": "What the reader should be told: dropped or clamped "
@@ -222,7 +248,7 @@ def document() -> dict[str, Any]:
                     "description": "Ranked, highlighted hits of one page, with tag and date "
                                    "facets. Never refuses a parameter: a value that cannot be "
                                    "used is dropped or clamped and explained in `messages`.",
-                    "parameters": _SEARCH_PARAMETERS,
+                    "parameters": [*_SEARCH_PARAMETERS, *_API_ONLY],
                     "responses": {
                         "200": _json("SearchResults", "One page of results."),
                         "500": _json("Error", "The archive could not answer."),

@@ -104,6 +104,22 @@ class HitView:
     kind: str | None
     tags: list[Link]
     snippets: list[Markup]
+    #: "Why this result": the score's parts, nested (None when not explained).
+    why: WhyLine | None = None
+
+
+@dataclass
+class WhyLine:
+    """One line of "why this result": what it is and what it adds."""
+
+    label: str
+    value: str
+    parts: list[WhyLine]
+
+
+def why_lines(node) -> WhyLine:
+    """An `Explanation` as printable lines (values to 3 decimals)."""
+    return WhyLine(node.label, f"{node.value:.3f}", [why_lines(p) for p in node.parts])
 
 
 @dataclass
@@ -222,6 +238,7 @@ def hit_view(hit: Hit, request: SearchRequest) -> HitView:
         kind=hit.kind,
         tags=_tag_links(hit.tags, request),
         snippets=list(hit.snippets[:MAX_SNIPPETS]),
+        why=why_lines(hit.explanation) if hit.explanation is not None else None,
     )
 
 
