@@ -65,6 +65,8 @@ RESULT_CACHE_SIZE = 1024
 #: Related-articles lists kept per generation (finding an article's key terms
 #: re-reads its whole text).
 RELATED_CACHE_SIZE = 1024
+#: Articles sharing an article's key words that are compared by meaning too.
+RELATED_CANDIDATES = 50
 #: Terms per field worth marking in snippets (prefix queries can expand a lot).
 MAX_MARKED_TERMS = 64
 
@@ -577,9 +579,16 @@ class Engine:
         match = evaluate(q, gen.columns, s)
         match.mask[docnum] = False
         docs = np.flatnonzero(match.mask)
-        order = _top(gen.columns, docs, match.score, "newest", n)[:n]
-        return self._hits(s, gen.columns, order, {"title": set(), "body": set()},
-                          match.score)
+        scores = match.score
+        if self.ranking.semantic and cols.vectors is not None and cols.vectors[docnum].any():
+            # The key words' best candidates, re-scored by meaning as well:
+            # the article's own vector is the query.
+            candidates = _top(cols, docs, scores, "newest", RELATED_CANDIDATES)
+            scores, _mixes = semantic_mix.fuse(scores, candidates, cols.vectors,
+                                               cols.vectors[docnum],
+                                               self.ranking.semantic_weight)
+        order = _top(gen.columns, docs, scores, "newest", n)[:n]
+        return self._hits(s, gen.columns, order, {"title": set(), "body": set()}, scores)
 
     # -- tags and figures --------------------------------------------------
 
