@@ -29,11 +29,13 @@ class Tag:
 class Article:
     """One article, as every reader produces it.
 
-    `id` is stable across re-indexing (derived from the source path, or the
-    record's own `id` in a JSON Lines export). `date` is None for an undated
-    article: the indexer never invents one. `content_hash` fingerprints the
-    fields that are indexed, so a changed article can be told from an
-    unchanged one without comparing text.
+    `id` is stable across re-indexing and across moving the archive (derived
+    from the file's place in its source, `SourceText.identity`, or the
+    record's own `id` in a JSON Lines export). `source` is the file's
+    absolute path: the librarians' side needs it, readers never see it.
+    `date` is None for an undated article: the indexer never invents one.
+    `content_hash` fingerprints the fields that are indexed, so a changed
+    article can be told from an unchanged one without comparing text.
     """
 
     id: str
@@ -91,12 +93,23 @@ class SourceText:
     """A file's text after decoding, handed to a format reader.
 
     `encoding` says which codec worked (`utf-8`, or the fallback); a reader
-    may pass it on as a warning, never as a failure.
+    may pass it on as a warning, never as a failure. `key` is the file's
+    place in its source: the source's name and the path relative to the
+    source folder (`news/2021/a.txt`, see `index.sources.source_key`). Ids
+    derive from it, never from `path`, so they survive moving the archive.
+    A text read from no source folder (a test, a preview) has no key, and
+    its path stands in.
     """
 
     path: str
     text: str
     encoding: str = "utf-8"
+    key: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What a derived article id is made from: the key, else the path."""
+        return self.key or self.path
 
 
 def stable_id(*parts: str) -> str:

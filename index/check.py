@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index import store
-from index.sources import DEFAULT_MAX_BYTES, file_hash, walk
-from index.writer import LAST_RUN_FILE, Failure, known_roots
+from index.sources import DEFAULT_MAX_BYTES, file_hash, source_names, walk
+from index.writer import LAST_RUN_FILE, Failure, known_roots, recorded_source_names
 
 #: Stored fields every article must have.
 REQUIRED = ("id", "title", "body", "source")
@@ -107,8 +107,12 @@ def check(index_dir: Path, roots: Sequence[str | Path] = (),
         if isinstance(f, dict) and f.get("line") is None
     }
     on_disk: set[str] = set()
-    for found in walk(Path(r) for r in all_roots if os.path.exists(r)):
-        if found.format is None:
+    existing = [r for r in all_roots if os.path.exists(r)]
+    # The names the indexed articles were keyed with (file hashes include the key).
+    names = {**source_names(existing), **recorded_source_names(index_dir)}
+    for found in walk((Path(r) for r in existing), names):
+        if found.format is None or found.refused is not None:
+            # Not article files; a link leading outside its source is reported by every run.
             continue
         on_disk.add(found.path)
         report.files += 1
@@ -116,7 +120,7 @@ def check(index_dir: Path, roots: Sequence[str | Path] = (),
             (report.known_failures if found.path in failed_last else report.missing).append(
                 found.path)
             continue
-        sha = _hash(found.path, max_bytes)
+        sha = _hash(found.path, found.key, max_bytes)
         if sha is not None and sha != indexed[found.path]:
             report.stale.append(found.path)
     report.extra = sorted(p for p in indexed if p not in on_disk)
@@ -147,12 +151,12 @@ def _read_all(ix, report: CheckReport) -> dict[str, str]:
     return indexed
 
 
-def _hash(path: str, max_bytes: int) -> str | None:
+def _hash(path: str, key: str, max_bytes: int) -> str | None:
     """The file's content hash, or None when it cannot be read (the run reported it)."""
     try:
         if os.path.getsize(path) > max_bytes:
             return None
         with open(path, "rb") as f:
-            return file_hash(f.read(max_bytes + 1))
+            return file_hash(f.read(max_bytes + 1), key)
     except OSError:
         return None

@@ -21,7 +21,9 @@ TAGS_BOOST = 2.0
 #: Bumped whenever the schema or analyzer changes in a way that needs a rebuild.
 #: 2: punctuated words (compounds) and the spelling vocabulary (`spell_*`).
 #: 3: meaning vectors (`vector`).
-SCHEMA_VERSION = 3
+#: 4: ids from the file's place in its source, not its absolute path (a
+#:    rebuild re-derives them, so moving the archive keeps every id).
+SCHEMA_VERSION = 4
 #: Prefix of the fields holding the words of a text field as written (folded,
 #: not stemmed): the vocabulary for spelling, prefixes and fuzzy words.
 SPELL_PREFIX = "spell_"
@@ -67,7 +69,8 @@ class ArticleText(TEXT):
 def make_schema() -> Schema:
     """A fresh schema instance (Whoosh schemas are mutable; never share one)."""
     return Schema(
-        # Stable article id: the JSON Lines record's own id, else derived from the path.
+        # Stable article id: the JSON Lines record's own id, else derived from the
+        # file's place in its source (source name + relative path), never its absolute path.
         id=ID(stored=True, unique=True, sortable=True),
         title=ArticleText(analyzer=ANALYZER, stored=True, field_boost=TITLE_BOOST, chars=True),
         # chars=True stores each term's character offsets, so snippets are cut
@@ -86,8 +89,9 @@ def make_schema() -> Schema:
         kind=ID(stored=True, sortable=True),
         language=ID(stored=True),
         url=STORED(),
-        # The file the article came from; indexed so a changed or deleted
-        # file's articles can be found and removed by term.
+        # The file the article came from (absolute: readers are shown its
+        # source's name and relative path, `search.places`); indexed so a
+        # changed or deleted file's articles can be found and removed by term.
         source=ID(stored=True, sortable=True),
         # Hash of the whole source file (unchanged file => skip) and of the
         # article's own fields. Columns, so an incremental run reads them for

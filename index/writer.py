@@ -34,7 +34,15 @@ from index.article import Article, ReadError
 from index.document import to_document
 from index.formats import reader_for
 from index.schema import SCHEMA_VERSION
-from index.sources import DEFAULT_MAX_BYTES, FoundFile, LoadedFile, load, walk
+from index.sources import (
+    DEFAULT_MAX_BYTES,
+    FoundFile,
+    LoadedFile,
+    load,
+    source_key,
+    source_names,
+    walk,
+)
 
 SOURCES_FILE = "sources.json"
 LAST_RUN_FILE = "last-run.json"
@@ -153,6 +161,32 @@ def known_roots(index_dir: Path) -> list[str]:
     return list(store.read_json(index_dir, SOURCES_FILE, {}).get("roots", {}))
 
 
+def source_names_for(index_dir: Path, roots: Iterable[str] = ()) -> dict[str, str]:
+    """The names the next run over `roots` (resolved paths) gives each source
+    it can see: those roots and the known ones that exist (`source_names`)."""
+    everything = dict.fromkeys([*roots, *known_roots(index_dir)])
+    return source_names(r for r in everything if os.path.exists(r))
+
+
+def source_key_for(index_dir: Path, path: str | Path, root: str | Path) -> str:
+    """The key (`index.sources.source_key`) the next run over `root` gives the
+    file `path`, from which its articles' ids derive (for a preview of a run)."""
+    names = source_names_for(index_dir, [str(Path(root).resolve())])
+    return source_key(str(Path(path).resolve()), names) or ""
+
+
+def recorded_source_names(index_dir: Path) -> dict[str, str]:
+    """Each known root's source name as the indexed articles were keyed with it.
+
+    Runs record the names they used (`names` in the sources file); a root
+    indexed before names were recorded is named as a run would name it.
+    Readers are shown an article's file by these names, never by its path.
+    """
+    data = store.read_json(index_dir, SOURCES_FILE, {})
+    recorded = data.get("names", {})
+    return {**source_names(data.get("roots", {})), **recorded}
+
+
 def update(
     index_dir: Path,
     roots: Sequence[Path] = (),
@@ -204,9 +238,17 @@ def _run(
     else:
         gen, ix = None, old_ix
 
-    found = list(walk(Path(r) for r in roots))
+    recorded = store.read_json(index_dir, SOURCES_FILE, {}).get("names", {})
+    names = source_names_for(index_dir, roots)
+    # A source renamed because another of the same name came or went: its
+    # files' keys, hence its articles' ids, change, so it is read again now.
+    roots = roots + [r for r, n in names.items() if r not in roots and recorded.get(r, n) != n]
+    found = list(walk((Path(r) for r in roots), names))
     summary.files = len(found)
-    alive = {f.path for f in found}
+    # A link leading outside its source is reported, never read, and what an
+    # earlier version of Archivist read through it is removed.
+    alive = {f.path for f in found if f.refused is None}
+    gone: set[str] = set()
     owner = {aid: src for src, st in before.items() for aid in st.articles}
     # A fresh generation must receive every file, so nothing is skipped by hash.
     skip_hashes = {} if fresh else {src: st.sha for src, st in before.items()}
@@ -220,15 +262,16 @@ def _run(
     try:
         for done, parsed in enumerate(_parse_all(found, skip_hashes, options), 1):
             if parsed is not None:
-                _apply(writer, parsed, before, owner, alive, fresh, summary)
+                _apply(writer, parsed, before, owner, alive, fresh, summary, gone)
             if progress:
                 progress(Progress(done, len(found), found[done - 1].path))
-        summary.skipped = [f.path for f in found if f.format is None]
+        summary.skipped = [f.path for f in found if f.format is None and f.refused is None]
         for src, state in before.items():
-            if src not in alive and (fresh or _under(src, roots)):
+            if src not in alive and src not in gone and (fresh or _under(src, roots)):
                 if not fresh:
                     writer.delete_by_term("source", src)
                 summary.removed += len(state.articles)
+        _record_names(index_dir, names)
         writer.commit()
     except BaseException:
         writer.cancel()
@@ -279,7 +322,7 @@ def _parse_one_star(args) -> _Parsed | None:
 
 
 def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Parsed | None:
-    if found.format is None:
+    if found.format is None and found.refused is None:
         return None
     loaded = load(found, max_bytes)
     if loaded.error is not None:
@@ -298,8 +341,13 @@ def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Pars
     return _Parsed(loaded, articles, errors, vectors=vectors)
 
 
-def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary):
-    """Fold one file's outcome into the writer and the summary."""
+def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary,
+           gone: set[str]):
+    """Fold one file's outcome into the writer and the summary.
+
+    `gone` collects the files that are no longer on disk whose articles came
+    back under a new path (the archive moved: same ids, new place); their
+    old copies are deleted here, once."""
     loaded = parsed.loaded
     path = loaded.path
     old = before.get(path)
@@ -311,7 +359,7 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
     for err in parsed.errors:
         summary.failures.append(Failure(err.source, err.reason, err.line))
     if not parsed.articles:
-        if old is not None and not fresh:
+        if old is not None and not fresh and path in alive:
             # Lose nothing: an unreadable new version keeps the old articles.
             summary.warnings.append(Failure(path, "kept the previously indexed version"))
         return
@@ -319,10 +367,16 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
         summary.warnings.append(Failure(path, f"not UTF-8; decoded as {loaded.text.encoding}"))
     if old is not None and not fresh:
         writer.delete_by_term("source", path)
-    old_articles = old.articles if old else {}
+    old_articles = dict(old.articles) if old else {}
     new_ids: set[str] = set()
     for i, article in enumerate(parsed.articles):
         holder = owner.get(article.id)
+        if (holder not in (None, path) and holder not in alive and holder not in gone
+                and not fresh and holder in before and not os.path.lexists(holder)):
+            # Its old copy is compared with it (unchanged, not added) and leaves.
+            writer.delete_by_term("source", holder)
+            gone.add(holder)
+            old_articles.update(before[holder].articles)
         if article.id in new_ids or (holder not in (None, path) and holder in alive):
             summary.failures.append(
                 Failure(path, f"duplicate id {article.id!r}, already used by {holder or path}")
@@ -373,6 +427,15 @@ def _text(value) -> str:
 
 def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _record_names(index_dir: Path, names: dict[str, str]) -> None:
+    """Record the sources' names before the run commits, so readers never
+    see an article whose source's name is not known yet."""
+    data = store.read_json(index_dir, SOURCES_FILE, {"roots": {}})
+    if any(data.get("names", {}).get(r) != n for r, n in names.items()):
+        data["names"] = {**data.get("names", {}), **names}
+        store.write_json(index_dir, SOURCES_FILE, data)
 
 
 def _remember(index_dir: Path, roots: list[str], summary: RunSummary) -> None:

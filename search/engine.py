@@ -14,7 +14,8 @@ arrays (`search.scoring`), apply the tag and date
 filters as array masks, then build only what the page shows: the hits of
 this page with their snippets (`search.snippets`) and the facet counts
 (`search.facets`). Results, hits and article views are dataclasses from
-`search.results`; no Whoosh object ever leaves this module.
+`search.results`; no Whoosh object ever leaves this module, and no absolute
+file path either: each one's `source` is shown as `search.places` says.
 
 An index that is missing or empty is not an error: every method answers
 with nothing found and the message `NOT_INDEXED`.
@@ -45,6 +46,7 @@ from search import semantic as semantic_mix
 from search.columns import Columns
 from search.compiler import Compiler, has_text_terms, highlight_terms
 from search.lru import LRU
+from search.places import Places
 from search.plan import QueryPlan, plan
 from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
@@ -192,6 +194,7 @@ class Engine:
                                            semantic_weight=semantic_weight, feedback=feedback)
         self._query_vectors = LRU(4096)
         self._dir = Path(index_dir) if index_dir is not None else None
+        self._places = Places(self._dir)
         self._ram_ix = _ix
         self._lock = threading.Lock()
         self._gen: _Generation | None = None
@@ -267,6 +270,7 @@ class Engine:
             except Exception:  # noqa: BLE001  half-written or unreadable: keep serving ours
                 return self._gen
             fresh = _Generation(key, ix, key[1], searcher, columns)
+            self._places.invalidate()
             if self._gen is not None:
                 # The generation before stays open for requests still on it;
                 # the one before that is closed.
@@ -483,7 +487,8 @@ class Engine:
         if marks is None:
             stored = [cols.stored(s, d) for d in docnums]
             titles = snippets.render([snippets.Piece(f.get("title") or "", []) for f in stored])
-            return [_plain_hit(f, html, scores[d] if scores is not None else None)
+            return [_plain_hit(f, html, scores[d] if scores is not None else None,
+                               self._places.shown(f.get("source", "")))
                     for d, f, html in zip(docnums, stored, titles, strict=True)]
         title_spans = _char_spans(s, cols, "title", marks["title"], docnums)
         body_spans = _char_spans(s, cols, "body", marks["body"], docnums)
@@ -513,7 +518,7 @@ class Engine:
                 date=_date(fields),
                 tags=_tags(fields),
                 kind=fields.get("kind"),
-                source=fields.get("source", ""),
+                source=self._places.shown(fields.get("source", "")),
                 url=fields.get("url"),
                 snippets=list(snips),
                 score=float(scores[d]) if scores is not None else None,
@@ -547,7 +552,7 @@ class Engine:
             id=fields.get("id", article_id), title=title, title_html=html[0],
             paragraphs=html[1:], date=_date(fields), tags=_tags(fields),
             kind=fields.get("kind"), language=fields.get("language"),
-            url=fields.get("url"), source=fields.get("source", ""),
+            url=fields.get("url"), source=self._places.shown(fields.get("source", "")),
         )
 
     def more_like(self, article_id: str, n: int = 5) -> list[Hit]:
@@ -759,10 +764,10 @@ def _frequency(cols: Columns, reader, term: str) -> int:
     return cols.memo(("df", term), count)
 
 
-def _plain_hit(fields: dict, title_html, score) -> Hit:
+def _plain_hit(fields: dict, title_html, score, source: str) -> Hit:
     return Hit(id=fields.get("id", ""), title=fields.get("title") or "", title_html=title_html,
                date=_date(fields), tags=_tags(fields),
-        kind=fields.get("kind"), source=fields.get("source", ""), url=fields.get("url"),
+        kind=fields.get("kind"), source=source, url=fields.get("url"),
         snippets=[], score=float(score) if score is not None else None)
 
 

@@ -64,6 +64,8 @@ class Hit:
     date: dt.date | None
     tags: list[HitTag]
     kind: str | None
+    #: The article's file as readers see it: its source's name and the path
+    #: relative to the source folder (`search.places`), never a server path.
     source: str
     url: str | None
     snippets: list[Markup]
@@ -233,6 +235,7 @@ class ArticleView:
     kind: str | None
     language: str | None
     url: str | None
+    #: As `Hit.source`: the source's name and the relative path, never a server path.
     source: str
 
     def to_json(self) -> dict:

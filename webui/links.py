@@ -115,6 +115,11 @@ _ARTICLE = "pages.article/"
 _SEGMENT_SAFE = "!$&'()*+,/:;=@"
 
 
+def console_url() -> str:
+    """The librarians' console (it asks for the password first)."""
+    return url_for("admin.sources")
+
+
 def tag_finder_action() -> str:
     """Where the tag finder form goes (its fields carry the search)."""
     return url_for("pages.tags")

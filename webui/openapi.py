@@ -96,7 +96,9 @@ _SCHEMAS: dict[str, Any] = {
             "tags": {**_STRINGS, "description": "Tag keys, as filters take them."},
             "tag_labels": {**_STRINGS, "description": "Tags as the source spelled them."},
             "kind": _NULLABLE_STRING,
-            "source": {"type": "string", "description": "The file the article came from."},
+            "source": {"type": "string", "description": (
+                "The file the article came from: its source's name and its path relative "
+                "to the source folder (`news/2021/a.txt`), never a path on the server.")},
             "url": _NULLABLE_STRING,
             "snippets": {**_STRINGS, "description": "Sanitized HTML passages."},
             "score": {"type": ["number", "null"],
@@ -199,7 +201,8 @@ _SCHEMAS: dict[str, Any] = {
             "kind": _NULLABLE_STRING,
             "language": _NULLABLE_STRING,
             "url": _NULLABLE_STRING,
-            "source": {"type": "string"},
+            "source": {"type": "string", "description": (
+                "The file the article came from: its source's name and its relative path.")},
         },
     },
     "Error": {

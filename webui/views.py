@@ -19,7 +19,7 @@ from search.request import SearchRequest
 from webui import htmx, presenters
 from webui.backend import get_engine
 from webui.limits import search_request
-from webui.links import search_url, tag_finder_action
+from webui.links import console_url, search_url, tag_finder_action
 
 bp = Blueprint("pages", __name__)
 
@@ -38,7 +38,8 @@ def _empty_index_page():
     figures = engine.stats()
     if figures.get("articles"):
         return None
-    return render_template("no_index.html", index_dir=current_app.config["INDEX_DIR"])
+    # Never the index's path: this page is public (the console shows it to librarians).
+    return render_template("no_index.html", console_url=console_url())
 
 
 def _has_blank_params(args) -> bool:

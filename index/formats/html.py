@@ -149,7 +149,7 @@ def _read(source: SourceText) -> Article | ReadError:
         labels = [label for label in labels if label.strip().casefold() != kind.casefold()]
 
     return Article(
-        id=stable_id(source.path),
+        id=stable_id(source.identity),
         source=source.path,
         title=title,
         body=body,

@@ -66,7 +66,7 @@ def read(source: SourceText) -> Iterator[Article | ReadError]:
         if not line.strip():
             continue
         try:
-            yield _article(source.path, line, number, ids)
+            yield _article(source, line, number, ids)
         except _LineError as exc:
             yield ReadError(source=source.path, reason=str(exc), line=number)
         except Exception as exc:  # noqa: BLE001 - one odd line must not stop the file
@@ -77,8 +77,9 @@ def read(source: SourceText) -> Iterator[Article | ReadError]:
             )
 
 
-def _article(path: str, line: str, number: int, ids: _Ids) -> Article:
+def _article(source: SourceText, line: str, number: int, ids: _Ids) -> Article:
     record = _parse(line)
+    place = source.identity
 
     explicit_id = _explicit_id(record)
     if explicit_id is not None:
@@ -102,16 +103,16 @@ def _article(path: str, line: str, number: int, ids: _Ids) -> Article:
     if explicit_id is not None:
         article_id = explicit_id
     else:
-        article_id = _derived_id(path, url, title, date)
+        article_id = _derived_id(place, url, title, date)
         if article_id in ids.first_line:
             # Two records without an id that share a url, or a title and a
             # date: the line number tells them apart (stable while the file is).
-            article_id = stable_id(path, title, date.isoformat() if date else "", str(number))
+            article_id = stable_id(place, title, date.isoformat() if date else "", str(number))
         ids.claim(article_id, number)
 
     return Article(
         id=article_id,
-        source=path,
+        source=source.path,
         title=title,
         body=body,
         date=date,
@@ -192,8 +193,9 @@ def _tag_labels(value: object) -> list[str]:
     raise _LineError("tags must be a list of strings or a comma-separated string")
 
 
-def _derived_id(path: str, url: str | None, title: str, date: dt.date | None) -> str:
-    """The id of a record that brings none: from its url, else its title and date."""
+def _derived_id(place: str, url: str | None, title: str, date: dt.date | None) -> str:
+    """The id of a record that brings none: from its file's place in its source
+    (`SourceText.identity`) and its url, else its title and date."""
     if url:
-        return stable_id(path, url)
-    return stable_id(path, title, date.isoformat() if date else "")
+        return stable_id(place, url)
+    return stable_id(place, title, date.isoformat() if date else "")

@@ -167,7 +167,7 @@ def _read_one(source: SourceText) -> Article | ReadError:
 
     body = "\n\n".join(body_lines)
     return Article(
-        id=stable_id(source.path),
+        id=stable_id(source.identity),
         source=source.path,
         title=title,
         body=body,

@@ -56,6 +56,7 @@ from xml.etree import ElementTree as ET
 
 from index.analysis import terms
 from index.article import stable_id
+from index.sources import source_key, source_names
 from tests.bench import reuters
 from tests.corpus import write_corpus
 
@@ -151,7 +152,7 @@ class Plan:
     common: list[str]
 
 
-def _facts(path: Path) -> Facts | None:
+def _facts(path: Path, names: dict[str, str]) -> Facts | None:
     lines = path.read_text("utf-8").split("\n")
     if len(lines) < 5:
         return None
@@ -164,7 +165,9 @@ def _facts(path: Path) -> Facts | None:
     words = tuple(dict.fromkeys(w for w in _WORD.findall(body.lower()) if terms(w)))
     if not title or not words:
         return None
-    return Facts(stable_id(str(path.resolve())), title, words, tags, month)
+    # The id the indexer gives a page dump: from its place in its source.
+    key = source_key(str(path.resolve()), names) or str(path.resolve())
+    return Facts(stable_id(key), title, words, tags, month)
 
 
 def make_plan(pages: Path, sample: int = PLAN_SAMPLE) -> Plan:
@@ -172,7 +175,8 @@ def make_plan(pages: Path, sample: int = PLAN_SAMPLE) -> Plan:
     files = sorted(pages.rglob("*.txt"))
     files = [f for f in files if "loadtest-extra" not in f.parts]
     step = max(1, len(files) // sample)
-    articles = [f for f in (_facts(p) for p in files[::step]) if f is not None]
+    names = source_names([str(pages.resolve())])  # the one source the workspace indexes
+    articles = [f for f in (_facts(p, names) for p in files[::step]) if f is not None]
     df = collections.Counter(w for a in articles for w in set(a.words))
     # Found in at least 5% of the sample: many pages of results in the whole corpus.
     common = sorted(w for w, n in df.items() if n >= len(articles) // 20)
