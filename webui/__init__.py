@@ -26,8 +26,9 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app_config.load(app.config, app.instance_path, test_config)
 
-    from webui import api, backend, errors, exports, security, views
+    from webui import api, backend, errors, exports, proxy, security, views
 
+    proxy.init_app(app)
     backend.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -24,6 +24,8 @@ from index import store
 EXIT_UNOPENABLE = 2
 #: Same as `archivist index` uses when another run holds the lock.
 EXIT_LOCKED = 3
+#: `set-password` while the configuration's ADMIN_PASSWORD_HASH overrides the file.
+EXIT_PASSWORD_OVERRIDDEN = 4
 
 
 def _app(ctx: click.Context):
@@ -140,6 +142,13 @@ def set_password(ctx) -> None:
     from webui import auth
 
     app = _app(ctx)
+    if app.config.get("ADMIN_PASSWORD_HASH"):
+        # The configured hash wins over the file: a password stored here would never be used.
+        click.echo("archivist: the password was not changed: ADMIN_PASSWORD_HASH is configured "
+                   "(ARCHIVIST_ADMIN_PASSWORD_HASH or archivist.cfg) and overrides the "
+                   "password file; remove it first, or put the new password's hash there",
+                   err=True)
+        sys.exit(EXIT_PASSWORD_OVERRIDDEN)
     password = click.prompt("New console password", hide_input=True,
                             confirmation_prompt="Repeat it")
     try:
@@ -148,9 +157,6 @@ def set_password(ctx) -> None:
         click.echo(f"archivist: {e}", err=True)
         sys.exit(1)
     click.echo(f"password set (its hash is in {path}); everyone signed in must sign in again")
-    if app.config.get("ADMIN_PASSWORD_HASH"):
-        click.echo("note: ADMIN_PASSWORD_HASH is configured and takes precedence over this "
-                   "file", err=True)
 
 
 def register(group: click.Group) -> None:

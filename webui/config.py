@@ -38,11 +38,28 @@ DEFAULTS: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": 50 * 1024 * 1024,  # per upload, counted after unzipping
     "MAX_UPLOAD_FILES": 500,
     "UPLOAD_DRY_RUN_FILES": 20,  # larger uploads always get a dry run first
+    # Entries per upload of every kind (form files, zip members and folders), refused ones
+    # included; a zip declaring more is refused before it is unpacked.
+    "MAX_UPLOAD_ENTRIES": 2000,
+    # The folder uploads go to by default, a source of its own (created by the first
+    # upload); None means "<instance folder>/uploads". Configured SOURCES can be chosen too.
+    "UPLOAD_DIR": None,
     "ADMIN_LOGIN_ATTEMPTS": 5,  # failed sign-ins per window per client address
     "ADMIN_LOGIN_WINDOW": 60.0,  # seconds
     "ADMIN_SESSION_HOURS": 12,
     "ADMIN_PASSWORD_HASH": None,  # wins over the instance folder's admin-password file
     "SECRET_KEY": None,  # None: generated once into the instance folder (secret-key)
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+    # (werkzeug's ProxyFix, that many hops from the right); 0: no proxy, the headers are ignored.
+    "TRUSTED_PROXIES": 0,
+    # Host names the app answers to (a list, or names separated by commas); any other Host
+    # gets 400. None: every host is answered (and the feed trusts only loopback hosts).
+    "TRUSTED_HOSTS": None,
+    # Where readers reach the archive, e.g. "https://archive.example.org": the feed's absolute
+    # links are made from it, never from the request's Host. None: see TRUSTED_HOSTS.
+    "PUBLIC_URL": None,
+    # Strict-Transport-Security max-age (seconds) sent on HTTPS responses only; 0: none.
+    "HSTS_MAX_AGE": 365 * 24 * 3600,
     "HISTORY_KEEP": 50,
     "HEALTH_TOP_TAGS": 15,
 }
@@ -53,10 +70,15 @@ _NUMERIC = {"MAX_FILE_BYTES": int, "LOCK_TIMEOUT": float, "MAX_QUERY_CHARS": int
             "RECENCY_HALF_LIFE_DAYS": float, "SEMANTIC_WEIGHT": float,
             "MAX_UPLOAD_BYTES": int, "MAX_UPLOAD_FILES": int, "UPLOAD_DRY_RUN_FILES": int,
             "ADMIN_LOGIN_ATTEMPTS": int, "ADMIN_LOGIN_WINDOW": float,
-            "ADMIN_SESSION_HOURS": int, "HISTORY_KEEP": int, "HEALTH_TOP_TAGS": int}
+            "ADMIN_SESSION_HOURS": int, "HISTORY_KEEP": int, "HEALTH_TOP_TAGS": int,
+            # Proxy hops believed; HSTS max-age in seconds.
+            "TRUSTED_PROXIES": int, "HSTS_MAX_AGE": int}
 
 #: Settings whose environment value is yes/no ("1", "true", "yes", "on" are yes).
 _FLAGS = {"SEMANTIC", "FEEDBACK"}
+
+# Entries per upload, a number in the environment too.
+_NUMERIC["MAX_UPLOAD_ENTRIES"] = int
 
 CONFIG_FILE = "archivist.cfg"
 

@@ -19,11 +19,11 @@ import json
 from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
-from flask import Blueprint, Response, current_app
-from flask import request as http_request
+from flask import Blueprint, Response, abort, current_app
 
 from search.request import SearchRequest
 from search.results import Hit
+from webui import proxy
 from webui.backend import get_engine
 from webui.limits import search_request
 from webui.links import article_url, search_url
@@ -99,8 +99,15 @@ def feed():
 
 def _external_root() -> str:
     """Scheme and host to put before a path the app made (every feed link is
-    absolute). The path already starts with the app's mount point."""
-    return http_request.host_url.rstrip("/")
+    absolute). The path already starts with the app's mount point.
+
+    Never the client's own `Host` unless it can be trusted: `PUBLIC_URL`,
+    else the request's host when `TRUSTED_HOSTS` vetted it or it is a
+    loopback name (`webui.proxy`); otherwise the feed is refused (400)."""
+    root = proxy.public_root()
+    if root is None:
+        abort(400, description=proxy.UNTRUSTED_HOST)
+    return root
 
 
 def _stamp(date: dt.date | None) -> str:

@@ -4,14 +4,17 @@ Article text is whatever the archive held; it reaches the page only escaped
 or as the sanitized snippet markup of `search.snippets`. These headers are
 the second wall: no inline script or style can run even if something slipped
 through, the page cannot be framed, and a reader's queries do not leak to
-the sites an article links to.
+the sites an article links to. Over HTTPS (direct, or a trusted proxy's
+scheme) a Strict-Transport-Security header keeps browsers on HTTPS for
+`HSTS_MAX_AGE` seconds; it is never sent over plain HTTP, where a browser
+ignores it and an operator trying the server out would not want it.
 
 This module only sets headers; it never inspects content.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -36,6 +39,8 @@ HEADERS = {
 
 def init_app(app: Flask) -> None:
     """Add the security headers to every response of `app`."""
+    hsts_age = int(app.config.get("HSTS_MAX_AGE") or 0)
+    hsts = f"max-age={hsts_age}" if hsts_age > 0 else None
 
     @app.after_request
     def _secure(response: Response) -> Response:
@@ -47,4 +52,6 @@ def init_app(app: Flask) -> None:
         for name, value in HEADERS.items():
             if name.lower() not in present:
                 headers.add(name, value)
+        if hsts and request.is_secure and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", hsts)
         return response
