@@ -19,7 +19,10 @@ interrupted, once. Nothing needs repairing: the writer only ever makes
 committed work visible, so the index is as it was at its last commit, and
 running the job again does what was left.
 
-Each finished job is also logged in the history (`index.history`).
+Each finished job is also logged in the history (`index.history`), kept
+in the index folder by default. Runs that do not go through a runner (the
+command line's `archivist index`) are logged there too, by `logged_run`,
+so the history holds every run whoever started it.
 
 This module never decides what a job does to the index; it runs a function
 it is given (see `index_work`, `optimize_work`) and keeps its score.
@@ -27,6 +30,7 @@ it is given (see `index_work`, `optimize_work`) and keeps its score.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import fcntl
@@ -35,7 +39,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,14 +219,15 @@ class JobRunner:
             state.error = error
             state.status = FAILED if error else DONE
             state.eta = 0.0 if not error else None
+            # Logged before the final state is published, so whoever sees the
+            # job ended also finds it in the history.
+            self._log(dataclasses.replace(state))
             self._save_locked()
-            finished = dataclasses.replace(state)
             # The final state is on disk before the lock is let go, so no
             # other process can mistake this job for an interrupted one.
             fd, self._job_fd = self._job_fd, None
             if fd is not None:
                 os.close(fd)
-        self._log(finished)
 
     def _progress(self, p: Progress) -> None:
         with self._lock:
@@ -272,18 +277,78 @@ class JobRunner:
         self._log(state)
 
     def _log(self, state: JobState) -> None:
-        counts = {k: (state.summary or {}).get(k, 0)
-                  for k in ("added", "updated", "unchanged", "removed", "failed")}
-        entry = history.Entry(
-            job=state.id, kind=state.kind, label=state.label, who=state.who,
-            started=state.started, finished=state.finished or _now(), seconds=state.seconds,
-            status=state.status, articles=(state.summary or {}).get("articles"),
-            error=state.error, roots=list(state.roots), **counts,
-        )
-        try:
-            history.append(self.history_dir, entry, self.history_keep)
-        except OSError:
-            log.exception("could not write the job history")
+        record(self.history_dir, state, keep=self.history_keep)
+
+
+def record(history_dir: Path, state: JobState, via: str = "console",
+           keep: int = history.DEFAULT_KEEP) -> None:
+    """Log a finished job in the history of `history_dir`; a failure to write is only logged."""
+    summary = state.summary or {}
+    counts = {k: summary.get(k, 0) for k in ("added", "updated", "unchanged", "removed")}
+    failures = [f for f in summary.get("failures", []) if isinstance(f, dict)]
+    entry = history.Entry(
+        job=state.id, kind=state.kind, label=state.label, who=state.who,
+        started=state.started, finished=state.finished or _now(), seconds=state.seconds,
+        status=state.status, articles=summary.get("articles"), error=state.error,
+        roots=list(state.roots), failed=int(summary.get("failed", len(failures))),
+        via=via, failures=failures[:history.MAX_FAILURES_KEPT], **counts,
+    )
+    try:
+        history.append(history_dir, entry, keep)
+    except OSError:
+        log.exception("could not write the job history")
+
+
+@dataclass
+class LoggedRun:
+    """A run logged by `logged_run`: set `summary` (JSON data) once the work is done."""
+
+    summary: dict | None = None
+
+
+@contextlib.contextmanager
+def logged_run(history_dir: Path, kind: str, label: str, who: str,
+               roots: Sequence[str] = (), via: str = "command line",
+               keep: int = history.DEFAULT_KEEP) -> Iterator[LoggedRun]:
+    """Log the run done inside the `with` block in the history, however it ends.
+
+    For runs that no `JobRunner` runs (the command line). A block that
+    raises is logged as failed (a held lock, an error) or interrupted
+    (Ctrl-C), and the exception goes on.
+    """
+    run = LoggedRun()
+    state = JobState(id=secrets.token_hex(6), kind=kind, label=label, who=who,
+                     status=RUNNING, started=_now(), roots=[str(r) for r in roots])
+    began = time.monotonic()
+    try:
+        yield run
+    except KeyboardInterrupt:
+        state.status, state.error = INTERRUPTED, (
+            "Stopped before it finished. The index is as it was at its last commit; run it "
+            "again to finish the work.")
+        raise
+    except store.LockTimeout as e:
+        state.status = FAILED
+        state.error = f"The index is busy: {e}. Try again when the other run has finished."
+        raise
+    except Exception as e:
+        state.status, state.error = FAILED, f"The run failed: {type(e).__name__}: {e}"
+        raise
+    else:
+        state.status = DONE
+    finally:
+        state.summary = run.summary
+        state.seconds = round(time.monotonic() - began, 3)
+        state.finished = _now()
+        record(Path(history_dir), state, via=via, keep=keep)
+
+
+def describe_run(roots: Sequence[str], rebuild: bool) -> tuple[str, str]:
+    """The kind and label of an indexing run over `roots` (all known roots when empty)."""
+    where = ", ".join(str(r) for r in roots) if roots else "all indexed folders"
+    if rebuild:
+        return "rebuild", f"Rebuild the index ({where})"
+    return "reindex", f"Index {where}"
 
 
 def _read_state(index_dir: Path) -> JobState | None:

@@ -78,7 +78,9 @@ def test_upload_progress_and_the_new_article_is_found(tmp_path, browser):
         page.wait_for_selector("[data-status=done]", timeout=60_000)
         assert page.text_content("[data-figure=added]").strip() == "1"
         assert "Index an upload of 1 file" in page.text_content("#job-title")
-        assert (src / "lighthouse.txt").is_file()
+        # By default uploads go to the instance's own uploads folder, not a source's.
+        assert (tmp_path / "instance" / "uploads" / "lighthouse.txt").is_file()
+        assert not (src / "lighthouse.txt").exists()
 
         # A reader finds it.
         page.goto(f"{live.url}/?q=Zanzibarite")
@@ -116,6 +118,14 @@ def test_upload_progress_and_the_new_article_is_found(tmp_path, browser):
         page.goto(f"{live.url}/admin/history")
         page.screenshot(path=str(SHOTS / "history.png"), full_page=True)
         assert page.locator("table.history tbody tr").count() == 3
+        # The run with failures is not green there, and its details list the failed files.
+        newest = page.locator("table.history tbody tr").first
+        assert newest.locator("[data-outcome]").text_content().strip() == "Finished, 4 failed"
+        assert "badge-warn" in newest.locator("[data-outcome]").get_attribute("class")
+        newest.locator("a").click()
+        page.wait_for_selector("table.failures")
+        assert "empty.txt" in page.text_content("table.failures")
+        page.screenshot(path=str(SHOTS / "history-run.png"), full_page=True)
 
         # Browsers ask for a favicon by themselves; nothing else may be missing.
         assert [u for u in missing if not u.endswith("/favicon.ico")] == []

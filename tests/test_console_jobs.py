@@ -69,7 +69,7 @@ def test_a_reindex_is_observed_from_start_to_summary(tmp_path):
     panel = page.xpath("//*[@id='job-panel']")[0]
     assert panel.get("hx-trigger") is None, "a finished job is no longer polled"
 
-    entry = history.recent(console.instance, 1)[0]
+    entry = history.recent(console.index_dir, 1)[0]
     assert (entry.kind, entry.status, entry.added, entry.failed) == ("reindex", "done", 600, 2)
     assert entry.who.startswith("Ann (")
 
@@ -93,7 +93,7 @@ def test_the_job_panel_polls_while_running_and_a_second_job_is_refused(tmp_path)
         assert optimize.status_code == 409
     assert wait_for_job(client)["summary"]["added"] == 500
     assert fragment.headers.get("Vary") and "HX-Target" in fragment.headers["Vary"]
-    kinds = [e.kind for e in history.recent(console.instance)]
+    kinds = [e.kind for e in history.recent(console.index_dir)]
     assert kinds == ["reindex"], "the refused jobs never ran"
 
 
@@ -227,7 +227,7 @@ def test_rebuild_and_optimize_from_the_console(tmp_path):
     sources = parse_html(client.get("/admin/").data)
     row = rows(sources, "sources")[0]
     assert source in row and "45" in row
-    kinds = [e.kind for e in history.recent(console.instance)]
+    kinds = [e.kind for e in history.recent(console.index_dir)]
     assert kinds[:2] == ["rebuild", "optimize"]
     history_page = client.get("/admin/history").data.decode()
     assert "Optimize the index" in history_page and "Ann (" in history_page

@@ -25,6 +25,11 @@ ARTICLE = ("Harbour cranes return\n\n2023/04/02 | ports, trade\n\n"
            "The cranes at the quay are back at work. Quayside{n}.\n")
 
 
+def _art(n: int = 1) -> bytes:
+    """A readable page dump (uploads are parsed before they are accepted)."""
+    return ARTICLE.format(n=n).encode()
+
+
 def _zip(entries: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -45,7 +50,7 @@ def _refusals(prepared) -> dict[str, str]:
 
 
 def test_traversal_and_absolute_names_are_refused_in_forms_and_zips():
-    data = _zip({"../../evil.txt": b"x", "/etc/cron.d/evil.txt": b"x", "ok/fine.txt": b"x",
+    data = _zip({"../../evil.txt": b"x", "/etc/cron.d/evil.txt": b"x", "ok/fine.txt": _art(),
                  "a/../../b.txt": b"x", "C:\\windows\\evil.txt": b"x"},
                 links={"link.txt": "/etc/passwd"})
     prepared = prepare([("batch.zip", data), ("../up.txt", b"x"), ("..\\win.txt", b"x")])
@@ -59,9 +64,11 @@ def test_traversal_and_absolute_names_are_refused_in_forms_and_zips():
 
 
 def test_names_are_sanitized_but_keep_their_script():
+    page = b"<html><head><title>Report</title></head><body><p>The report.</p></body></html>"
     prepared = prepare([
-        ("گزارش بندر.txt", b"x"), ("my report (final).html", b"x"), ("CON.txt", b"x"),
-        ("notes.pdf", b"x"), (".hidden.txt", b"x"), ("script<>.jsonl", b"{}"),
+        ("گزارش بندر.txt", _art()), ("my report (final).html", page), ("CON.txt", _art(2)),
+        ("notes.pdf", b"x"), (".hidden.txt", b"x"),
+        ("script<>.jsonl", b'{"id": "s1", "title": "T", "body": "B"}\n'),
     ])
     names = sorted(f.name for f in prepared.files)
     assert names == ["_CON.txt", "my_report_final.html", "script.jsonl", "گزارش_بندر.txt"]
@@ -71,8 +78,8 @@ def test_names_are_sanitized_but_keep_their_script():
 
 
 def test_zip_entries_keep_folders_and_leave_out_system_files():
-    data = _zip({"2022/a.txt": b"a", "__MACOSX/2022/._a.txt": b"junk", ".DS_Store": b"junk",
-                 "inner.zip": _zip({"x.txt": b"x"}), "2022/A.TXT": b"dup"})
+    data = _zip({"2022/a.txt": _art(), "__MACOSX/2022/._a.txt": b"junk", ".DS_Store": b"junk",
+                 "inner.zip": _zip({"x.txt": b"x"}), "2022/A.TXT": _art(2)})
     prepared = prepare([("batch.zip", data)])
     assert [f.name for f in prepared.files] == ["2022/a.txt"]
     refused = _refusals(prepared)
@@ -101,8 +108,8 @@ def test_save_stays_inside_the_folder_even_through_links(tmp_path):
     outside.mkdir()
     (folder / "escape").symlink_to(outside, target_is_directory=True)
     (folder / "linked.txt").symlink_to(outside / "target.txt")
-    prepared = prepare([("z.zip", _zip({"escape/a.txt": b"x", "deep/b.txt": b"y"})),
-                        ("linked.txt", b"z")])
+    prepared = prepare([("z.zip", _zip({"escape/a.txt": _art(1), "deep/b.txt": _art(2)})),
+                        ("linked.txt", _art(3))])
     saved = upload.save(prepared, folder)
     assert saved.paths == [str(folder / "deep" / "b.txt")]
     assert {r.name for r in saved.refused} == {"z.zip: escape/a.txt", "linked.txt"}
@@ -125,18 +132,24 @@ def test_dry_run_tells_what_would_change(tmp_path):
         ("changed.txt", ARTICLE.format(n=3).encode()),
         ("new.txt", ARTICLE.format(n=4).encode()),
         ("empty.txt", b""),
-        ("other.jsonl", (json.dumps({"id": "j-1", "title": "T", "body": "B"}) + "\n"
-                         + json.dumps({"title": "no body"}) + "\n").encode()),
+        ("other.jsonl", (json.dumps({"id": "j-1", "title": "T", "body": "B"}) + "\n").encode()),
+        ("broken.jsonl", (json.dumps({"id": "j-2", "title": "T", "body": "B"}) + "\n"
+                          + json.dumps({"title": "no body"}) + "\n").encode()),
     ])
+    # Files no reader accepts never reach the plan: they are refused with the reason.
+    refused = {r.name: r.reason for r in prepared.refused}
+    assert refused["empty.txt"] == "cannot be read as an article: empty file"
+    assert refused["broken.jsonl"] == "cannot be read as an article: line 2: no body"
     report = upload.dry_run(tmp_path / "index", folder, prepared)
     plans = {p.name: p for p in report.files}
+    assert set(plans) == {"kept.txt", "changed.txt", "new.txt", "other.jsonl"}
     assert (plans["kept.txt"].action, plans["kept.txt"].unchanged) == ("same", 1)
     assert (plans["changed.txt"].action, plans["changed.txt"].updated) == ("replace", 1)
     assert (plans["new.txt"].action, plans["new.txt"].added) == ("new", 1)
-    assert plans["empty.txt"].failures == ["empty file"]
+    assert [r.name for r in report.refused] == ["empty.txt", "broken.jsonl"]
     other = plans["other.jsonl"].failures
-    assert any("duplicate id 'j-1'" in f for f in other) and any("line 2" in f for f in other)
-    assert (report.total("added"), report.total("updated"), report.total("failed")) == (1, 1, 3)
+    assert other == ["duplicate id 'j-1', already used by " + str(folder / "export.jsonl")]
+    assert (report.total("added"), report.total("updated"), report.total("failed")) == (1, 1, 1)
     assert sorted(os.listdir(folder)) == ["changed.txt", "export.jsonl", "kept.txt"], \
         "a dry run writes nothing"
 
@@ -221,7 +234,7 @@ def test_dry_run_then_confirm_or_cancel(tmp_path):
     assert (folder / "new.txt").is_file()
     assert client.get(review_url).status_code == 404, "a confirmed upload is not kept"
 
-    again = _post_upload(client, token, folder, [("later.txt", b"x")], dry_run=True)
+    again = _post_upload(client, token, folder, [("later.txt", _art(6))], dry_run=True)
     later = again.headers["Location"]
     assert client.post(later, data={"csrf_token": token, "decision": "cancel"}).status_code == 303
     assert client.get(later).status_code == 404

@@ -1,5 +1,10 @@
 """The librarians' console under `/admin`: sources, jobs, uploads, health, history.
 
+Uploads go by default to a source of their own in the instance folder
+(`UPLOAD_DIR`), registered beside the configured `SOURCES`; a file can be
+removed from any configured source (after a confirmation page), and the
+history lists every run, the command line's included, with its outcome.
+
 Everything here sits behind a sign-in (`webui.auth`): every request to the
 blueprint, the sign-in form aside, needs a live session, and every POST the
 session's CSRF token. The work itself is done by library functions of the
@@ -17,6 +22,7 @@ readers' API, and the API never starts a job.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -71,10 +77,28 @@ def _index_dir() -> Path:
 
 
 def _configured_sources() -> list[str]:
+    """The configured SOURCES, then the uploads folder (a source even before it exists)."""
     raw = _cfg("SOURCES", None) or []
     if isinstance(raw, str):
         raw = [p for p in raw.split(os.pathsep) if p.strip()]
-    return [str(Path(p).expanduser().resolve()) for p in raw]
+    found = [str(Path(p).expanduser().resolve()) for p in raw]
+    return list(dict.fromkeys([*found, str(_upload_dir())]))
+
+
+#: The uploads folder's name in the instance folder, unless UPLOAD_DIR says otherwise.
+UPLOADS = "uploads"
+
+
+def _upload_dir() -> Path:
+    """Where uploads go by default: a source of their own, never the code's checkout."""
+    raw = _cfg("UPLOAD_DIR", None)
+    return (Path(raw).expanduser() if raw else Path(current_app.instance_path) / UPLOADS).resolve()
+
+
+def _history_dir() -> Path:
+    """The run history lives with the index (the CLI logs there too); adopt an older one."""
+    index_history.adopt(Path(current_app.instance_path), _index_dir())
+    return _index_dir()
 
 
 def _sources() -> list[index_health.SourceInfo]:
@@ -82,7 +106,7 @@ def _sources() -> list[index_health.SourceInfo]:
 
 
 def _runner() -> jobs.JobRunner:
-    return jobs.runner_for(_index_dir(), Path(current_app.instance_path),
+    return jobs.runner_for(_index_dir(), _history_dir(),
                            int(_cfg("HISTORY_KEEP", index_history.DEFAULT_KEEP)))
 
 
@@ -96,6 +120,7 @@ def _limits() -> upload.UploadLimits:
         max_bytes=int(_cfg("MAX_UPLOAD_BYTES", upload.UploadLimits.max_bytes)),
         max_files=int(_cfg("MAX_UPLOAD_FILES", upload.UploadLimits.max_files)),
         max_file_bytes=int(_cfg("MAX_FILE_BYTES", upload.UploadLimits.max_file_bytes)),
+        max_entries=int(_cfg("MAX_UPLOAD_ENTRIES", upload.UploadLimits.max_entries)),
     )
 
 
@@ -167,6 +192,7 @@ def _admin_globals():
             "home": url_for("pages.search") if "pages" in current_app.blueprints else "/",
         },
         "signed_in": auth.password_hash() is not None and auth.signed_in(),
+        "remove_url": _remove_url_maker(),
         "nav": [
             ("Sources", url_for("admin.sources"), "sources"),
             ("Job", url_for("admin.job"), "job"),
@@ -175,6 +201,23 @@ def _admin_globals():
             ("History", url_for("admin.history"), "history"),
         ],
     }
+
+
+def _remove_url_maker():
+    """`remove_url(path)` for templates: the removal page of a file of a configured source."""
+    roots: list[str] = []
+
+    def remove_url(path: str) -> str | None:
+        if not roots:
+            roots.extend(_configured_sources())
+        for root in roots:
+            prefix = root.rstrip(os.sep) + os.sep
+            if path.startswith(prefix) and os.path.isfile(path):
+                relative = path[len(prefix):].replace(os.sep, "/")
+                return url_for("admin.remove_form", source=root, file=relative)
+        return None
+
+    return remove_url
 
 
 def _message(title: str, text: str, status: int, **links):
@@ -194,9 +237,10 @@ def login():
 
 @bp.post("/login")
 def login_post():
-    client = request.remote_addr or "unknown"
-    limiter = auth.throttle()
-    wait = limiter.wait_for(client)
+    # Reserved before the slow password hash, in the database every worker shares:
+    # a burst of concurrent attempts gets no more tries than the limit.
+    attempt = auth.throttle().reserve(auth.client_address())
+    wait = attempt.wait
     if wait:
         response = _message(
             "Too many attempts",
@@ -205,10 +249,10 @@ def login_post():
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     if not auth.check_password(request.form.get("password", "")):
-        limiter.failed(client)
+        attempt.failed()
         return make_response(render_template(
             "admin/login.html", next=_next_url(), error="That password is not right."), 401)
-    limiter.succeeded(client)
+    attempt.succeeded()
     name = " ".join(request.form.get("name", "").split())[:60]
     auth.sign_in(name or "librarian")
     return redirect(_next_url(), code=303)
@@ -216,7 +260,7 @@ def login_post():
 
 @bp.post("/logout")
 def logout():
-    auth.sign_out()
+    auth.sign_out()  # server-side too: a copy of the cookie no longer signs anyone in
     return redirect(url_for("admin.login"), code=303)
 
 
@@ -239,8 +283,9 @@ def sources():
     return render_template(
         "admin/sources.html", active="sources", sources=_sources(),
         job=present.job_view(state) if state else None,
-        recent=index_history.recent(Path(current_app.instance_path), 5), when=present.when,
-        duration=present.duration,
+        recent=present.history_rows(index_history.recent(_history_dir(), 5)),
+        when=present.when, duration=present.duration, uploads=str(_upload_dir()),
+        removable=[p for p in _configured_sources() if Path(p).is_dir()],
     )
 
 
@@ -314,8 +359,15 @@ def job_json():
 # -- uploads -------------------------------------------------------------------------------
 
 
-def _upload_folders() -> list[index_health.SourceInfo]:
-    return [s for s in _sources() if s.is_dir]
+def _upload_folders() -> list[present.Destination]:
+    """Where an upload may go: the uploads folder first (the default), then configured sources."""
+    uploads = str(_upload_dir())
+    by_path = {s.path: s for s in _sources() if s.configured}
+    mine = by_path.get(uploads)
+    folders = [present.Destination(uploads, mine.articles if mine else 0, default=True)]
+    folders += [present.Destination(s.path, s.articles) for s in by_path.values()
+                if s.path != uploads and s.is_dir]
+    return folders
 
 
 @bp.get("/upload")
@@ -323,11 +375,13 @@ def upload_form():
     return _upload_page()
 
 
-def _upload_page(error: str | None = None, refused=(), status: int = 200):
+def _upload_page(error: str | None = None, refused=(), status: int = 200,
+                 refused_more: int = 0):
     limits = _limits()
+    refused, more = present.bounded(list(refused), refused_more)
     return make_response(render_template(
         "admin/upload.html", active="upload", folders=_upload_folders(), error=error,
-        refused=list(refused), accept=",".join(upload.allowed_suffixes()),
+        refused=refused, refused_more=more, accept=",".join(upload.allowed_suffixes()),
         limits={"bytes": upload.human_size(limits.max_bytes), "files": limits.max_files,
                 "file_bytes": upload.human_size(limits.max_file_bytes)},
         dry_run_files=int(_cfg("UPLOAD_DRY_RUN_FILES", DEFAULT_DRY_RUN_FILES)),
@@ -337,7 +391,7 @@ def _upload_page(error: str | None = None, refused=(), status: int = 200):
 @bp.post("/upload")
 def upload_post():
     limits = _limits()
-    chosen = request.form.get("folder", "")
+    chosen = request.form.get("folder", "") or str(_upload_dir())
     items = [(f.filename or "", f.stream) for f in request.files.getlist("files") if f.filename]
     folder = _folder(chosen)
     if folder is None:
@@ -347,8 +401,9 @@ def upload_post():
     except upload.UploadRefused as e:
         return _upload_page(str(e), status=413 if "limit" in str(e) else 400)
     if not prepared.files:
-        return _upload_page("None of the files can be added to the archive.",
-                            refused=prepared.refused, status=400)
+        return _upload_page("None of the files can be added to the archive; nothing was saved.",
+                            refused=prepared.refused, status=400,
+                            refused_more=prepared.refused_more)
     want_dry_run = request.form.get("dry_run") == "1"
     large = len(prepared.files) > int(_cfg("UPLOAD_DRY_RUN_FILES", DEFAULT_DRY_RUN_FILES))
     if want_dry_run or large or prepared.refused:
@@ -367,8 +422,10 @@ def upload_review(token: str):
                         upload=url_for("admin.upload_form"))
     folder, prepared = staged
     report = upload.dry_run(_index_dir(), folder, prepared, _options().max_bytes)
+    refused, more = present.bounded(report.refused, report.refused_more)
     return render_template("admin/dry_run.html", active="upload", report=report, token=token,
-                           total_bytes=upload.human_size(prepared.total_bytes))
+                           total_bytes=upload.human_size(prepared.total_bytes),
+                           refused=refused, refused_more=more)
 
 
 @bp.post("/upload/<token>")
@@ -380,7 +437,7 @@ def upload_decide(token: str):
         upload.discard_stage(_staging(), token)
         return redirect(url_for("admin.upload_form"), code=303)
     folder, prepared = staged
-    if str(folder) not in {s.path for s in _upload_folders()}:
+    if str(folder) not in {f.path for f in _upload_folders()}:
         return _upload_page("That folder is no longer one of the archive's sources.", status=400)
     response = _save_and_index(folder, prepared)
     if response.status_code == 303:
@@ -389,9 +446,9 @@ def upload_decide(token: str):
 
 
 def _folder(chosen: str) -> Path | None:
-    for s in _upload_folders():
-        if s.path == chosen:
-            return Path(s.path)
+    for f in _upload_folders():
+        if f.path == chosen:
+            return Path(f.path)
     return None
 
 
@@ -403,7 +460,12 @@ def _save_and_index(folder: Path, prepared: upload.Prepared):
                         "saved. Upload them again when it has finished.", 409,
                         follow=url_for("admin.job"))
     try:
+        if folder == _upload_dir():
+            folder.mkdir(parents=True, exist_ok=True)  # the uploads source, made on first use
         saved = upload.save(prepared, folder)
+    except OSError as e:
+        return _upload_page(f"The folder {folder} cannot be created: {e.strerror or e}.",
+                            status=500)
     except upload.UploadRefused as e:
         return _upload_page(str(e), status=400)
     if not saved.paths:
@@ -413,6 +475,57 @@ def _save_and_index(folder: Path, prepared: upload.Prepared):
     label = f"Index an upload of {n} file{'s' if n != 1 else ''} into {folder}"
     work = jobs.index_work(_index_dir(), [folder], options=_options())
     return _start("upload", label, work, [folder])
+
+
+# -- removing a file ---------------------------------------------------------------------------
+
+
+def _removal(values) -> tuple[str, str, Path] | str:
+    """The configured source, relative name and path of the file `values` name, or why not."""
+    source, relative = values.get("source", ""), values.get("file", "")
+    if source not in _configured_sources():
+        return "That folder is not one of the archive's configured sources."
+    try:
+        path = upload.removable(Path(source), relative)
+    except ValueError as e:
+        return f"“{relative or '(no name)'}” cannot be removed: {e}."
+    return source, relative, path
+
+
+@bp.get("/remove")
+def remove_form():
+    found = _removal(request.args)
+    if isinstance(found, str):
+        return _message("Cannot remove this file", found, 404)
+    source, relative, path = found
+    info = path.stat()
+    return render_template(
+        "admin/remove.html", active="sources", source=source, relative=relative,
+        size=upload.human_size(info.st_size),
+        modified=present.when(dt.datetime.fromtimestamp(info.st_mtime).isoformat()),
+    )
+
+
+@bp.post("/remove")
+def remove_post():
+    if request.form.get("confirm") != "remove":
+        return _message("Confirm the removal", "A file is removed only from its confirmation "
+                        "page, with “Remove this file”. Nothing was removed.", 400)
+    found = _removal(request.form)
+    if isinstance(found, str):
+        return _message("Cannot remove this file", found, 400)
+    source, relative, _path = found
+    if _runner().busy():
+        return _message("A job is already running", "Nothing was removed. Remove the file when "
+                        "the running job has finished.", 409, follow=url_for("admin.job"))
+    try:
+        upload.remove(Path(source), relative)
+    except (ValueError, OSError) as e:
+        return _message("Cannot remove this file", f"“{relative}” could not be removed: {e}.",
+                        400)
+    # Reindexing the source takes the file's articles out of the index.
+    work = jobs.index_work(_index_dir(), [Path(source)], options=_options())
+    return _start("remove", f"Remove {relative} from {source}", work, [source])
 
 
 # -- health and history ------------------------------------------------------------------------
@@ -432,7 +545,19 @@ def health():
 
 @bp.get("/history")
 def history():
-    entries = index_history.recent(Path(current_app.instance_path),
+    entries = index_history.recent(_history_dir(),
                                    int(_cfg("HISTORY_KEEP", index_history.DEFAULT_KEEP)))
-    return render_template("admin/history.html", active="history", entries=entries,
-                           when=present.when, duration=present.duration)
+    return render_template("admin/history.html", active="history",
+                           entries=present.history_rows(entries), when=present.when,
+                           duration=present.duration)
+
+
+@bp.get("/history/<job>")
+def history_entry(job: str):
+    entry = index_history.find(_history_dir(), job)
+    if entry is None:
+        return _message("Run not found", "The history no longer holds this run (it keeps the "
+                        f"newest {int(_cfg('HISTORY_KEEP', index_history.DEFAULT_KEEP))}).", 404)
+    return render_template("admin/history_entry.html", active="history",
+                           row=present.history_row(entry), when=present.when,
+                           duration=present.duration)

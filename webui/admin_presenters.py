@@ -4,7 +4,9 @@ The health page's two bar charts are inline SVG whose every coordinate is
 computed here (`year_chart`, `tag_chart`), so the templates only print
 numbers and the charts can be tested without a browser. A job's state
 becomes a `JobView` with its percentages, rate, time left and failures
-ready to show. Nothing here reads the index or renders markup.
+ready to show. A history entry becomes a `HistoryRow` with its real
+outcome: green "Done" only when nothing failed, "Finished, N failed" in the
+warning tone otherwise. Nothing here reads the index or renders markup.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import math
 from dataclasses import dataclass, field
 
 from index.health import Count
+from index.history import Entry
 from index.jobs import DONE, FAILED, INTERRUPTED, RUNNING, JobState
-from index.upload import human_size
+from index.upload import MAX_REFUSED_LISTED, human_size
 
 #: Failures listed on a job's summary; the rest are counted.
 MAX_FAILURES_SHOWN = 200
@@ -147,7 +150,8 @@ class JobView:
     rate_text: str
     eta_text: str
     counts: list[tuple[str, int]]
-    failures: list[tuple[str, str]]
+    #: (where, reason, path) of each failed file listed.
+    failures: list[tuple[str, str, str]]
     more_failures: int
     warnings: int
     extra: list[tuple[str, str]]
@@ -156,7 +160,7 @@ class JobView:
 def job_view(state: JobState) -> JobView:
     summary = state.summary or {}
     failures = [
-        (_where(f), str(f.get("reason", "")))
+        (_where(f), str(f.get("reason", "")), str(f.get("path", "")))
         for f in summary.get("failures", []) if isinstance(f, dict)
     ]
     counts = [(k, int(summary.get(k, 0))) for k in
@@ -198,6 +202,63 @@ def _status_words(state: JobState, failed: int) -> str:
     if state.status == DONE and failed:
         return f"{words}, {failed:,} failed"
     return words
+
+
+def outcome(status: str, failed: int) -> tuple[str, str]:
+    """A finished run's outcome in words, and its badge tone.
+
+    Green "Done" only when nothing failed; a run that finished with failed
+    files is "Finished, N failed" in the warning tone, as its job page says.
+    """
+    if status == DONE:
+        return (f"Finished, {failed:,} failed", "warn") if failed else ("Done", DONE)
+    return STATUS_WORDS.get(status, status), status
+
+
+@dataclass
+class HistoryRow:
+    """A history entry worded for the console, with its failed files ready to list."""
+
+    entry: Entry
+    outcome: str
+    tone: str
+    changes: str
+    #: (where, reason, path) of each kept failed file.
+    failures: list[tuple[str, str, str]]
+    #: Failed files counted but not kept with the entry.
+    more_failures: int
+
+
+def history_row(entry: Entry) -> HistoryRow:
+    words, tone = outcome(entry.status, entry.failed)
+    failures = [(_where(f), str(f.get("reason", "")), str(f.get("path", "")))
+                for f in entry.failures if isinstance(f, dict)]
+    return HistoryRow(entry, words, tone, entry.changes(), failures,
+                      max(entry.failed - len(failures), 0))
+
+
+def history_rows(entries: list[Entry]) -> list[HistoryRow]:
+    return [history_row(e) for e in entries]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A folder an upload may go to, as the upload form offers it."""
+
+    path: str
+    articles: int
+    #: The uploads folder of the instance, chosen unless the librarian picks another.
+    default: bool = False
+
+    @property
+    def label(self) -> str:
+        kind = "Uploads folder" if self.default else "Source"
+        return f"{kind}: {self.path} ({self.articles:,} articles)"
+
+
+def bounded(items: list, more: int = 0, limit: int = MAX_REFUSED_LISTED) -> tuple[list, int]:
+    """The first `limit` of `items`, and how many are left unlisted (`more` already were)."""
+    return items[:limit], more + max(len(items) - limit, 0)
 
 
 def _where(f: dict) -> str:
