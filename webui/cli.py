@@ -8,6 +8,7 @@ status, never a traceback.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import click
 
 from index import store
+from index.jobs import describe_run, logged_run
 from index.writer import IndexOptions, Progress, known_roots, update
 from webui import create_app
 
@@ -107,11 +109,17 @@ def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet)
         jobs=max(1, jobs),
     )
     reporter = _Reporter(quiet or as_json)
+    # Logged in the index's history like a console job, so the console lists it too.
+    roots = [str(Path(p).resolve()) for p in paths] or known_roots(index_dir)
+    kind, label = describe_run(roots if paths else [], rebuild)
     try:
-        summary = update(
-            index_dir, [Path(p) for p in paths], rebuild=rebuild, options=options,
-            progress=reporter,
-        )
+        with logged_run(index_dir, kind, label, _who(), roots,
+                        keep=int(cfg.get("HISTORY_KEEP", 50))) as logged:
+            summary = update(
+                index_dir, [Path(p) for p in paths], rebuild=rebuild, options=options,
+                progress=reporter,
+            )
+            logged.summary = summary.to_json()
     except store.LockTimeout as e:
         reporter.close()
         click.echo(f"archivist: {e}", err=True)
@@ -136,6 +144,15 @@ def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet)
         click.echo(summary.line())
     if strict and summary.failed:
         sys.exit(1)
+
+
+def _who() -> str:
+    """Who ran a command, for the history: the system user, on the command line."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 -- no login name (a container); the history still says how
+        user = "someone"
+    return f"{user} (command line)"
 
 
 @main.command()
@@ -238,10 +255,16 @@ def _print_results(results) -> None:
 @click.option("--threads", type=int, default=None,
               help="Threads per worker process [default: 8 with one worker, 1 with several].")
 @click.option("--workers", default=1, show_default=True,
-              help="Worker processes sharing the port (one per core uses every core).")
+              help="Worker processes sharing the port (one per core uses every core); "
+                   "more than one are run by gunicorn.")
 @click.pass_context
 def serve(ctx, host, port, threads, workers) -> None:
-    """Serve the web UI with waitress (picks up re-indexed archives by itself)."""
+    """Serve the web UI (picks up re-indexed archives by itself).
+
+    One worker is waitress in this process; several are gunicorn's pre-fork
+    workers (POSIX only).
+    """
+    from webui.server import CannotServe, max_request_body
     from webui.server import serve as serve_app
 
     if threads is None:
@@ -254,13 +277,17 @@ def serve(ctx, host, port, threads, workers) -> None:
 
     app = _app(ctx)
     click.echo(f"Index: {app.config['INDEX_DIR']}", err=True)
+    max_body = max_request_body(app.config)
     if workers <= 1:
-        serve_app(lambda: app, host=host, port=port, threads=threads)
+        serve_app(lambda: app, host=host, port=port, threads=threads, max_body=max_body)
         return
     overrides = {"INDEX_DIR": ctx.obj.get("index_dir")}
     # Each worker builds its own app after the fork: no engine crosses processes.
-    serve_app(lambda: create_app(overrides), host=host, port=port, threads=threads,
-              workers=workers)
+    try:
+        serve_app(lambda: create_app(overrides), host=host, port=port, threads=threads,
+                  workers=workers, max_body=max_body)
+    except CannotServe as e:
+        raise click.ClickException(str(e)) from e
 
 
 # The librarians' maintenance commands (check, export, optimize, set-password)

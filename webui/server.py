@@ -1,24 +1,27 @@
-"""Serving the app with waitress, the production WSGI server we ship.
+"""Serving the app: waitress in one process, gunicorn for several.
 
-`make_server` binds the socket (port 0 picks a free one, which the browser
-tests use) and returns the server without serving; `run` serves one app in
-this process; `serve` is what `archivist serve` calls.
+`serve` is what `archivist serve` calls. With one worker it is `run`: a
+waitress server in this process (waitress is pure Python and runs wherever
+Python does). `make_server` binds such a server without serving it (port 0
+picks a free one, which the browser tests use).
 
-One Python process runs one thread at a time, so a single waitress process
-uses one core however many threads it has. `serve(..., workers=N)` forks N
-worker processes that each build their own app (and so their own search
-engine) and accept from one listening socket the parent opened.
+One Python process runs one thread at a time, so one process uses one core
+however many threads it has. With `workers=N` (N > 1) the app is served by
+gunicorn, the standard pre-fork WSGI server on POSIX, started from here
+(`_prefork`, settings in `gunicorn_settings`): its master forks N workers
+(gthread, `threads` each) that each listen on the port (SO_REUSEPORT) and
+build their own app, so no index, searcher or thread crosses processes. The
+master replaces a worker that dies and stops them all, finishing their
+requests, on SIGTERM or Ctrl+C; a worker whose master is gone notices
+within a second and leaves.
+Each worker tunes its garbage collector once its app is built
+(`settle_heap`, from gunicorn's `post_worker_init` hook).
 
-A reader's browser keeps its connection open, and every request on it goes
-to the worker that accepted it; how connections are shared out decides how
-long each worker's queue is. Left to the kernel they split by chance (with
-`SO_REUSEPORT`, 16 clients often split 10/6, and the busier worker's queue
-set the p95), or by whoever wakes first (one worker took most of a burst).
-So workers publish how many connections they hold in a small shared array,
-and a worker only polls the listening socket while it holds no more than the
-least loaded one (`_BalancedServer`). The parent never accepts: it restarts a
-worker that dies (connections waiting in the shared queue are then taken by
-the others, not reset) and stops them all on Ctrl+C or SIGTERM.
+Before the app sees a request, the server bounds it: its body (waitress's
+`max_request_body_size`; under gunicorn, which has no such setting,
+`limit_body`), its request line and its header fields. Anything larger is
+refused before the body is read. The app's own, tighter limits per route
+(`webui.admin`) apply after that.
 
 Nothing here reads configuration: the caller passes it.
 """
@@ -28,82 +31,132 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import io
 import logging
-import multiprocessing
 import os
 import signal
 import socket
-import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from flask import Flask
-from waitress.adjustments import Adjustments
-from waitress.channel import HTTPChannel
-from waitress.server import TcpWSGIServer, create_server
-from waitress.task import ThreadedTaskDispatcher
+from waitress.server import create_server
+from werkzeug.exceptions import RequestEntityTooLarge
 
 # waitress logs a warning for every request that waits for a free thread; under
 # load that is thousands of lines a minute (and a server whose stderr is piped
 # but unread would block on them). Queueing is visible in latency figures.
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
+# -- limits on what a client may send ----------------------------------------------------
+
+#: Room in a request body above the largest upload. The console's upload form
+#: accepts MAX_UPLOAD_BYTES plus 1 MiB (its other fields and the multipart
+#: framing) and answers anything larger with its own page; the server lets
+#: one more MiB through so that near misses get that page, not a bare 413.
+BODY_MARGIN = 2 * 1024 * 1024
+
+#: Longest request line (method, path and query) gunicorn accepts, else 414:
+#: its largest finite setting, and the 8 KB nginx and Apache accept by default.
+#: The search box takes 4,000 characters; that many fit as ASCII, about 1,300
+#: in Persian (six bytes a letter once percent-encoded).
+MAX_REQUEST_LINE = 8190
+#: Header fields per request, and bytes per field (gunicorn's defaults, named).
+MAX_HEADER_FIELDS = 100
+MAX_HEADER_FIELD_BYTES = 8190
+
+
+def max_request_body(config: Mapping[str, Any]) -> int:
+    """The largest request body the server passes to the app configured by
+    `config`: the largest upload plus `BODY_MARGIN`, and never less than a
+    console form may be."""
+    from webui.admin import FORM_BYTES
+
+    return max(int(config["MAX_UPLOAD_BYTES"]) + BODY_MARGIN, FORM_BYTES)
+
+
+def limit_body(app: Callable, max_bytes: int) -> Callable:
+    """`app` behind a cap of `max_bytes` on each request's body.
+
+    A declared `Content-Length` above the cap is answered 413 before the
+    app runs and before any of the body is read; reading a body of unknown
+    length (chunked) past the cap raises werkzeug's 413 inside the app. For
+    servers without a body limit of their own (gunicorn); waitress does the
+    same itself.
+    """
+    refusal = (f"413 Content Too Large: this server accepts request bodies of at most "
+               f"{max_bytes:,} bytes.\n").encode()
+
+    def capped(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        declared = environ.get("CONTENT_LENGTH")
+        if declared:
+            try:
+                too_large = int(declared) > max_bytes
+            except ValueError:  # the server refuses a malformed length itself
+                too_large = False
+            if too_large:
+                start_response("413 Content Too Large", [
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(refusal))),
+                    ("Connection", "close"),
+                ])
+                return [refusal]
+        elif environ.get("wsgi.input_terminated"):
+            environ["wsgi.input"] = _CappedInput(environ["wsgi.input"], max_bytes)
+        return app(environ, start_response)
+
+    return capped
+
+
+class _CappedInput(io.RawIOBase):
+    """A request body that raises 413 once more than `cap` bytes have been read.
+
+    (werkzeug's `LimitedStream` with `is_max` returns a longer body cut at
+    the limit when it is read whole, as if that were all of it.)
+    """
+
+    def __init__(self, stream, cap: int) -> None:
+        super().__init__()
+        self.stream, self.cap, self.seen = stream, cap, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        # One byte past the cap is enough to know the body is too large.
+        data = self.stream.read(min(len(buffer), self.cap + 1 - self.seen))
+        self.seen += len(data)
+        if self.seen > self.cap:
+            raise RequestEntityTooLarge()
+        buffer[:len(data)] = data
+        return len(data)
+
+
+# -- tuning of each serving process -------------------------------------------------------
+
 #: glibc's M_ARENA_MAX option number for mallopt(3).
 _M_ARENA_MAX = -8
-#: Malloc arenas per process: glibc's default (8 per core) lets each of
-#: waitress's threads grow its own arena, and a worker's memory grew to about
-#: twice what two arenas need for the same requests.
+#: Malloc arenas per process: glibc's default (8 per core) lets each of a
+#: process's threads grow its own arena (waitress runs eight), and private
+#: memory under eight threads was about twice what two arenas need for the
+#: same requests. A gunicorn worker with one thread uses two arenas anyway.
 MALLOC_ARENAS = 2
-
-#: A worker that dies sooner than this after starting is not restarted at
-#: once (a broken configuration would otherwise fork in a tight loop).
-MIN_WORKER_LIFE = 2.0
 
 
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas for this process (before its threads start).
 
-    The same as starting Python with `MALLOC_ARENA_MAX`; an explicit
-    environment setting wins. Returns False where there is no glibc.
+    The same as starting Python with `MALLOC_ARENA_MAX` (no library offers
+    mallopt, hence ctypes); an explicit environment setting wins. Returns
+    False where there is no glibc.
     """
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
-    libc = _libc()
-    try:
-        return bool(libc and libc.mallopt(_M_ARENA_MAX, arenas))
-    except AttributeError:  # a C library without mallopt
-        return False
-
-
-def _libc() -> ctypes.CDLL | None:
-    """The C library, or None where it cannot be found or loaded."""
     name = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-
-
-#: prctl(2) option: the signal a process gets when its parent dies.
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(sig: int = signal.SIGTERM) -> bool:
-    """Ask the kernel to send `sig` to this process when its parent dies.
-
-    A worker whose supervisor was killed (SIGKILL, the OOM killer) would
-    otherwise go on serving from the inherited socket with nobody to stop
-    it. Linux only; returns False elsewhere or when the parent is already
-    gone.
-    """
-    parent = os.getppid()
-    libc = _libc()
-    try:
-        if libc is None or libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
-            return False
-    except AttributeError:  # not Linux: no prctl
+        return bool(name and ctypes.CDLL(name).mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # no C library to load, or one without mallopt
         return False
-    return os.getppid() == parent  # the parent did not die before the request
 
 
 #: New container objects between two collections of the youngest generation.
@@ -138,19 +191,30 @@ def settle_heap() -> None:
     gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
-def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8):
+# -- one process: waitress -----------------------------------------------------------------
+
+
+def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8,
+                max_body: int | None = None):
     """A bound, not yet running, waitress server for `app`.
 
-    Call `.run()` to serve (blocking), `.close()` to stop; `.effective_port`
-    is the port actually bound.
+    `max_body` defaults to `max_request_body(app.config)`. Call `.run()` to
+    serve (blocking), `.close()` to stop; `.effective_port` is the port
+    actually bound.
     """
-    return create_server(app, host=host, port=port, threads=threads, ident="archivist")
+    if max_body is None:
+        max_body = max_request_body(app.config)
+    # waitress would strip X-Forwarded-* itself; the app's ProxyFix (on only
+    # with TRUSTED_PROXIES) decides which of them to believe.
+    return create_server(app, host=host, port=port, threads=threads, ident="archivist",
+                         max_request_body_size=max_body, clear_untrusted_proxy_headers=False)
 
 
-def run(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8) -> None:
-    """Serve `app` in this process until interrupted."""
+def run(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8,
+        max_body: int | None = None) -> None:
+    """Serve `app` with waitress in this process until interrupted."""
     limit_malloc_arenas()
-    server = make_server(app, host=host, port=port, threads=threads)
+    server = make_server(app, host=host, port=port, threads=threads, max_body=max_body)
     settle_heap()
     print(f"Archivist is serving on http://{host}:{server.effective_port}/ (Ctrl+C stops)",
           flush=True)
@@ -163,154 +227,135 @@ def run(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8)
 
 
 def serve(make_app: Callable[[], Flask], host: str = "127.0.0.1", port: int = 5000,
-          threads: int = 8, workers: int = 1) -> None:
+          threads: int = 8, workers: int = 1, max_body: int | None = None) -> None:
     """Serve the app built by `make_app` with `workers` processes.
 
-    With one worker this is `run`. With more, `make_app` is called in each
-    worker after the fork, so no index, searcher or thread is shared between
-    processes; they share only the listening socket.
+    With one worker this is `run`. With more, gunicorn's master forks the
+    workers and `make_app` is called in each after the fork; `max_body`
+    (required then) caps request bodies in every worker. Returns when the
+    server has stopped.
     """
     if workers <= 1:
-        run(make_app(), host, port, threads)
+        run(make_app(), host, port, threads, max_body)
         return
-    listener = _listening_socket(host, port)
-    address = listener.getsockname()[:2]
-    print(f"Archivist is serving on http://{host}:{address[1]}/ with {workers} "
-          "worker processes (Ctrl+C stops)", flush=True)
-    _Supervisor(listener, make_app, threads, workers).run()
+    if max_body is None:
+        raise ValueError("max_body is required with several workers")
+    _check_port_free(host, port)
+    server = _prefork(make_app, gunicorn_settings(host, port, threads, workers), max_body)
+    print(f"Archivist is serving on http://{_bind(host, port)}/ with {workers} worker "
+          "processes (gunicorn; Ctrl+C stops)", flush=True)
+    try:
+        server.run()
+    except SystemExit as e:  # gunicorn's master leaves through sys.exit, 0 once stopped
+        if e.code not in (None, 0):
+            raise
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """A non-blocking TCP socket listening on (host, port), for workers to share."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
+# -- several processes: gunicorn --------------------------------------------------------------
+
+#: Seconds a stopping worker has to finish the requests it holds.
+GRACEFUL_SECONDS = 10
 
 
-#: What a slot of the shared load array holds while its worker is not
-#: running: larger than any real count, so nobody waits for that worker.
-_ABSENT = 1 << 30
+def gunicorn_settings(host: str, port: int, threads: int, workers: int) -> dict[str, Any]:
+    """gunicorn's settings for `serve` with several workers.
 
-
-class _BalancedServer(TcpWSGIServer):
-    """A waitress server that accepts only while it is among the least loaded.
-
-    `loads` is shared by all workers; slot `slot` is this worker's count of
-    open client connections. waitress asks `readable()` before each poll of
-    its sockets; answering False leaves a new connection in the shared queue
-    for a worker with fewer. Counts are refreshed on every pass of the event
-    loop (at least once a second), so a stale count only delays accepting.
-    (Built on waitress's `TcpWSGIServer`, the class `create_server` makes for
-    a TCP socket; waitress is pinned below 4 for that reason.)
+    `reuse_port`: each worker listens on a socket of its own (SO_REUSEPORT)
+    and the kernel hands each new connection to one of them by a hash of its
+    addresses. A browser keeps its connection, and every request on it goes
+    to the worker that took it, so how connections split decides how long
+    each worker's queue is. On one socket shared by all workers, the worker
+    that wakes first takes them, and a burst of readers often lands mostly
+    on one worker; the hash splits them about evenly. (The hash ignores
+    load, and connections still queued on a worker that dies are reset with
+    it.) With port 0 the workers share one socket: each would pick a
+    different free port otherwise.
     """
+    return {
+        "bind": [_bind(host, port)],
+        "workers": workers,
+        "worker_class": "gthread",  # keep-alive connections; `threads` per worker
+        "threads": threads,
+        "reuse_port": port != 0,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "limit_request_line": MAX_REQUEST_LINE,
+        "limit_request_fields": MAX_HEADER_FIELDS,
+        "limit_request_field_size": MAX_HEADER_FIELD_BYTES,
+        # Which proxy to believe is the app's decision (as under waitress), not
+        # gunicorn's: by default it trusts X-Forwarded-Proto from loopback.
+        "forwarded_allow_ips": "",
+        # Otherwise every server shares one control socket in ~/.gunicorn.
+        "control_socket_disable": True,
+        "proc_name": "archivist",
+        "when_ready": _when_ready,
+        "post_fork": _post_fork,
+        "post_worker_init": _post_worker_init,
+    }
 
-    def __init__(self, app, sock: socket.socket, loads, slot: int, threads: int) -> None:
-        self.loads, self.slot = loads, slot
-        adj = Adjustments(sockets=[sock], threads=threads, ident="archivist")
-        dispatcher = ThreadedTaskDispatcher()
-        dispatcher.set_thread_count(adj.threads)
-        super().__init__(app, {}, True, sock, dispatcher=dispatcher, adj=adj,
-                         bind_socket=False,
-                         sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
 
-    def connections(self) -> int:
-        """Client connections this worker holds now."""
-        return sum(1 for d in list(self._map.values()) if isinstance(d, HTTPChannel))
-
-    def readable(self) -> bool:
-        if not super().readable():  # waitress's own housekeeping and limits
-            return False
-        mine = self.connections()
-        self.loads[self.slot] = mine
-        return mine <= min(self.loads)
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class _Supervisor:
-    """The parent process of a pre-fork server: start, restart and stop workers."""
+def _check_port_free(host: str, port: int) -> None:
+    """Raise `CannotServe` if something listens on (host, port) already.
 
-    def __init__(self, listener: socket.socket, make_app: Callable[[], Flask],
-                 threads: int, workers: int) -> None:
-        self.listener = listener
-        self.make_app, self.threads, self.workers = make_app, threads, workers
-        # One slot per worker; shared memory without a lock (each worker
-        # writes only its own slot, and a torn read only delays an accept).
-        self.loads = multiprocessing.RawArray("l", [_ABSENT] * workers)
-        self.children: dict[int, tuple[float, int]] = {}
-        self.stopping = False
-
-    def run(self) -> None:
-        previous = signal.signal(signal.SIGTERM, self._stop)
+    With `reuse_port` the workers' sockets would bind beside another
+    server's (of the same user) and share its connections; a socket without
+    SO_REUSEPORT cannot, so it tells.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
         try:
-            for slot in range(self.workers):
-                self._spawn(slot)
-            while self.children:
-                try:
-                    pid, _status = os.wait()
-                except ChildProcessError:
-                    break
-                except KeyboardInterrupt:
-                    self._stop()
-                    continue
-                started, slot = self.children.pop(pid, (None, None))
-                if slot is None:
-                    continue
-                self.loads[slot] = _ABSENT
-                if not self.stopping:
-                    if started is not None and time.monotonic() - started < MIN_WORKER_LIFE:
-                        time.sleep(MIN_WORKER_LIFE)
-                    self._spawn(slot)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            self._stop()
-            self.listener.close()
+            probe.bind((host, port))
+        except OSError as e:
+            raise CannotServe(f"cannot listen on {_bind(host, port)}: {e.strerror}") from e
 
-    def _spawn(self, slot: int) -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker
-            code = 0
-            try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
-                if not die_with_parent() and os.getppid() == 1:
-                    raise SystemExit("the supervisor is gone")
-                limit_malloc_arenas()
-                server = _BalancedServer(self.make_app(), self.listener, self.loads, slot,
-                                         self.threads)
-                self.loads[slot] = 0
-                settle_heap()
-                server.run()
-            except BaseException as e:  # noqa: BLE001 -- say why, then leave without cleanup
-                print(f"archivist worker {os.getpid()} stopped: {e!r}", file=sys.stderr,
-                      flush=True)
-                code = 1
-            finally:
-                os._exit(code)
-        self.children[pid] = (time.monotonic(), slot)
 
-    def _stop(self, *_args) -> None:
-        self.stopping = True
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                self.children.pop(pid, None)
-        deadline = time.monotonic() + 10
-        while self.children and time.monotonic() < deadline:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid:
-                self.children.pop(pid, None)
-            else:
-                time.sleep(0.05)
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.children.clear()
+def _when_ready(_arbiter) -> None:
+    """In the master, before it forks the workers: Ctrl+C stops as SIGTERM does.
+
+    gunicorn takes SIGINT for a quick stop that drops the requests in
+    flight; a reader's search should not fail because the server was
+    stopped from a terminal.
+    """
+    signal.signal(signal.SIGINT, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
+
+
+def _post_fork(_arbiter, _worker) -> None:
+    """In a new worker, before it starts a thread."""
+    limit_malloc_arenas()
+
+
+def _post_worker_init(_worker) -> None:
+    """In a worker whose app is built, before its first request."""
+    # Ctrl+C reaches every process of the terminal's group; the master then
+    # stops the workers gracefully itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    settle_heap()
+
+
+class CannotServe(RuntimeError):
+    """The server cannot start here: gunicorn missing, or the port taken."""
+
+
+def _prefork(make_app: Callable[[], Flask], settings: dict[str, Any], max_body: int):
+    """gunicorn started from Python: `settings`, and an app built by
+    `make_app` in each worker (after the fork), behind `limit_body`."""
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError as e:  # not installed, or no fcntl (Windows)
+        raise CannotServe(
+            f"several workers are served by gunicorn, which cannot run here ({e}); "
+            "serve with one worker") from e
+
+    class Prefork(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable:
+            return limit_body(make_app(), max_body)
+
+    return Prefork()
