@@ -409,6 +409,10 @@ class Engine:
             for hit, d in zip(results.hits, page_docs, strict=True):
                 hit.explanation = whys[int(d)]
 
+        for key in (*request.tags, *request.not_tags):
+            ids = cols.tag_ids(key)
+            if ids:
+                results.filter_labels[key] = cols.label(ids[0], partial(cols.stored, s))
         results.tag_facet = facets.tag_facet(
             cols, docs, request.tags, lambda i: cols.label(i, partial(cols.stored, s))
         )

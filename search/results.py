@@ -169,6 +169,9 @@ class SearchResults:
     #: the results are for `corrected`, and `corrected_from` is what was typed.
     corrected: str | None = None
     corrected_from: str | None = None
+    #: Display labels of the tags the request requires or excludes (an
+    #: excluded tag is in no facet, yet its chip shows its label).
+    filter_labels: dict[str, str] = field(default_factory=dict)
     #: True when the engine answered from its cache of recent answers.
     from_cache: bool = False
 

@@ -524,3 +524,24 @@ def test_api_explains_when_asked(client):
     for h in asked["hits"]:
         assert h["explanation"]["value"] == pytest.approx(h["score"], rel=1e-4)
         assert h["explanation"]["label"]
+
+
+def test_chips_show_labels_for_required_and_excluded_tags(client):
+    _, doc = get_page(client, "/?q=report&not_tag=memo")
+    chips = [c.text_content().strip() for c in doc.xpath('//li[contains(@class,"chip")]/span')]
+    assert "Not: Memo" in chips, chips
+
+
+def test_a_date_filter_that_matches_nothing_does_not_call_the_archive_empty(client):
+    _, doc = get_page(client, "/?from=1900&to=1900")
+    text = doc.xpath("string(//main)")
+    assert "The archive is empty" not in text and "No articles match" in text
+
+
+def test_csv_for_excel_starts_with_a_byte_order_mark(client):
+    _, doc = get_page(client, "/?q=report")
+    excel = doc.xpath('//p[@class="exports"]/a[text()="for Excel"]/@href')
+    assert excel and "bom=1" in excel[0]
+    data = client.get(excel[0]).data
+    assert data.startswith("\ufeff".encode()) and b"id,title" in data[:20]
+    assert not client.get("/export.csv?q=report").data.startswith("\ufeff".encode())

@@ -228,7 +228,8 @@ def _print_results(results) -> None:
         click.echo(f"Searched for: {results.searched_for}")
     if results.partial_match_note:
         click.echo(results.partial_match_note)
-    click.echo(f"{results.total} articles, page {results.page} of {max(results.pages, 1)} "
+    noun = "article" if results.total == 1 else "articles"
+    click.echo(f"{results.total:,} {noun}, page {results.page} of {max(results.pages, 1)} "
                f"({results.took_ms:.1f} ms)")
     for n, hit in enumerate(results.hits, results.first):
         date = hit.date.isoformat() if hit.date else "undated"
@@ -279,7 +280,10 @@ def serve(ctx, host, port, threads, workers) -> None:
     click.echo(f"Index: {app.config['INDEX_DIR']}", err=True)
     max_body = max_request_body(app.config)
     if workers <= 1:
-        serve_app(lambda: app, host=host, port=port, threads=threads, max_body=max_body)
+        try:
+            serve_app(lambda: app, host=host, port=port, threads=threads, max_body=max_body)
+        except CannotServe as e:
+            raise click.ClickException(str(e)) from e
         return
     overrides = {"INDEX_DIR": ctx.obj.get("index_dir")}
     # Each worker builds its own app after the fork: no engine crosses processes.
@@ -295,6 +299,20 @@ def serve(ctx, host, port, threads, workers) -> None:
 from webui.cli_admin import register as _register_admin_commands  # noqa: E402
 
 _register_admin_commands(main)
+
+
+def _remember_index_dir(ctx: click.Context, _param, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["index_dir"] = value
+
+
+# `--index-dir` is the group's option, and people type it after the command
+# too (`archivist search water --index-dir X`): every command accepts it.
+for _command in main.commands.values():
+    _command.params.append(click.Option(
+        ["--index-dir"], type=click.Path(file_okay=False), expose_value=False,
+        is_eager=True, callback=_remember_index_dir,
+        help="Index folder (also accepted before the command)."))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
 from flask import Blueprint, Response, abort, current_app
+from flask import request as http_request
 
 from search.request import SearchRequest
 from search.results import Hit
@@ -123,10 +124,14 @@ def _cell(value: str) -> str:
 
 @bp.get("/export.csv", endpoint="csv")
 def csv_export():
-    """The result set as CSV, one article a row."""
+    """The result set as CSV, one article a row; with `bom=1` it starts with
+    a byte-order mark, without which Excel reads UTF-8 as its local code page
+    and garbles every non-ASCII letter."""
     req, _ = search_request()
     _, hits = _hits(req, current_app.config["EXPORT_LIMIT"], snippets=False)
     out = io.StringIO()
+    if http_request.args.get("bom") == "1":
+        out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for hit in hits:

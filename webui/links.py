@@ -131,6 +131,12 @@ def export_url(endpoint: str, request: SearchRequest) -> str:
     return _with_query(_route(endpoint), whole)
 
 
+def excel_csv_url(request: SearchRequest) -> str:
+    """The CSV export with a byte-order mark (for Excel)."""
+    url = export_url("exports.csv", request)
+    return url + ("&" if "?" in url else "?") + "bom=1"
+
+
 def api_search_url(request: SearchRequest) -> str:
     """The JSON API answer for `request`."""
     return _with_query(_route("api.search"), request)

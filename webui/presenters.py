@@ -27,6 +27,7 @@ from webui import histogram
 from webui.links import (
     api_search_url,
     article_url,
+    excel_csv_url,
     export_url,
     search_url,
     tag_choice_urls,
@@ -198,6 +199,7 @@ class SearchPage:
     past_end: Link | None
     feed_url: str
     csv_url: str
+    excel_csv_url: str
     json_url: str
     api_url: str
     title: str
@@ -417,7 +419,9 @@ def _relaxations(request: SearchRequest, labels: dict[str, str],
 def _status(results: SearchResults, request: SearchRequest) -> str:
     took = f"{results.took_ms:.0f} ms" if results.took_ms >= 1 else "under 1 ms"
     if results.total == 0:
-        return "No articles match." if not request.is_browse else "The archive is empty."
+        if not request.is_browse or request.has_filters:
+            return "No articles match."
+        return "The archive is empty."
     if not results.hits:
         return f"{plural(results.total, 'result')}; this page is past the last one."
     what = plural(results.total, "article") if request.is_browse else plural(
@@ -445,7 +449,7 @@ def search_page(
     only when nothing matched, to say what dropping each filter would give.
     """
     today = today or dt.date.today()
-    labels = {v.value: v.label for v in results.tag_facet.values}
+    labels = {**results.filter_labels, **{v.value: v.label for v in results.tag_facet.values}}
     zero = results.total == 0
     searched_for = None
     if results.searched_for and results.searched_for.strip() != request.q.strip():
@@ -500,6 +504,7 @@ def search_page(
         past_end=past_end,
         feed_url=export_url("exports.feed", request),
         csv_url=export_url("exports.csv", request),
+        excel_csv_url=excel_csv_url(request),
         json_url=export_url("exports.json", request),
         api_url=api_search_url(request),
         title=title,

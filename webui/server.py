@@ -236,6 +236,7 @@ def serve(make_app: Callable[[], Flask], host: str = "127.0.0.1", port: int = 50
     server has stopped.
     """
     if workers <= 1:
+        _check_port_free(host, port)
         run(make_app(), host, port, threads, max_body)
         return
     if max_body is None:
@@ -310,7 +311,49 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as e:
-            raise CannotServe(f"cannot listen on {_bind(host, port)}: {e.strerror}") from e
+            holder = _listener(port)
+            raise CannotServe(
+                f"cannot listen on {_bind(host, port)}: {e.strerror}"
+                + (f" (held by {holder})" if holder else "")
+                + f". Stop it, or choose another port: --port {port + 1} "
+                f"(make run PORT={port + 1})") from e
+
+
+def _listener(port: int) -> str | None:
+    """The process listening on TCP `port`, as "pid N: command", where Linux's
+    /proc tells (best effort: another user's processes are not visible)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                next(f, None)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1],
+                                                                 16) == port:
+                        inodes.add(cols[9])
+        except OSError:
+            return None
+    if not inodes:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                except OSError:
+                    cmd = "?"
+                return f"pid {pid}: {cmd[:120]}"
+    return None
 
 
 def _when_ready(_arbiter) -> None:
