@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+from index import store
 from index.article import Article, Tag
+from index.document import to_document
 from index.health import Count, health, sources_overview
 from tests.console_fixtures import figure, make_app, sign_in
 from tests.webui_fixtures import build_index, corpus, parse_html
@@ -70,7 +73,16 @@ def test_health_page_draws_both_charts_without_inline_style(tmp_path):
     assert not page.xpath("//script[not(@src)]")
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
-    assert page.xpath("//form[@action='/admin/optimize']")
+    # One segment and nothing deleted: there is nothing to optimize, so it is not offered.
+    assert not page.xpath("//form[@action='/admin/optimize']")
+    assert "nothing to optimize" in page.xpath("string(//section[@class='optimize'])")
+    # A second commit left unmerged makes a second segment: now Optimize is offered.
+    ix = store.open_current(tmp_path / "index")
+    w = ix.writer()
+    w.add_document(**to_document(dataclasses.replace(UNTAGGED, id="second-segment"), ""))
+    w.commit(merge=False)
+    again = parse_html(client.get("/admin/health").data)
+    assert again.xpath("//form[@action='/admin/optimize']")
 
 
 def test_health_page_without_an_index(tmp_path):

@@ -545,3 +545,16 @@ def test_csv_for_excel_starts_with_a_byte_order_mark(client):
     data = client.get(excel[0]).data
     assert data.startswith("\ufeff".encode()) and b"id,title" in data[:20]
     assert not client.get("/export.csv?q=report").data.startswith("\ufeff".encode())
+
+
+def test_readers_choose_how_many_results_a_page_shows(client):
+    _, doc = get_page(client, "/?q=report&page=2")
+    links = doc.xpath('//nav[@aria-label="Results per page"]//a')
+    assert [a.text for a in links] == ["10", "20", "50", "100"]
+    assert links[0].get("aria-current") == "true"
+    wanted = state_of(links[2].get("href"))
+    assert wanted.per_page == 50 and wanted.page == 1 and wanted.q == "report"
+    _, fifty = get_page(client, links[2].get("href"))
+    assert len(fifty.xpath('//ol[@class="hits"]/li')) == 36  # every report on one page
+    assert fifty.xpath('//nav[@aria-label="Results per page"]//a[@aria-current="true"]/text()') \
+        == ["50"]

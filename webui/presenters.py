@@ -188,6 +188,8 @@ class SearchPage:
     finder_fields: list[tuple[str, str]]
     dates: DateControls
     sorts: list[Link]
+    #: Results per page to choose from (10, 20, 50, 100).
+    page_sizes: list[Link]
     pagination: Pagination
     suggestion: Link | None
     #: When a misspelled search was corrected: the corrected text (its own
@@ -332,6 +334,16 @@ def _sorts(request: SearchRequest) -> list[Link]:
              current=name == current, description=f"Sort by {SORT_LABELS[name].lower()}")
         for name in names
     ]
+
+
+#: The page sizes a reader may pick (the API takes any from 1 to 100).
+PAGE_SIZES = (10, 20, 50, 100)
+
+
+def _page_sizes(request: SearchRequest) -> list[Link]:
+    return [Link(label=str(n), url=search_url(request.with_per_page(n)),
+                 current=n == request.per_page, description=f"Show {n} results per page")
+            for n in PAGE_SIZES]
 
 
 def pagination(results: SearchResults, request: SearchRequest, max_page: int) -> Pagination:
@@ -495,6 +507,7 @@ def search_page(
         finder_fields=[(k, v) for k, v in request.to_params() if k != "page"],
         dates=_dates(results, request, today),
         sorts=_sorts(request),
+        page_sizes=_page_sizes(request),
         pagination=pagination(results, request, max_page),
         suggestion=suggestion,
         corrected=corrected,
