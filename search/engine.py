@@ -52,7 +52,7 @@ from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
 from search.scoring import evaluate
-from search.suggest import apply, auto_distance, corrections, suggest
+from search.suggest import AUTO_MIN_ARTICLES, apply, auto_distance, corrections, suggest
 from search.vocabulary import Vocabulary
 
 NOT_INDEXED = "The archive is not indexed yet."
@@ -361,7 +361,8 @@ class Engine:
         if (len(found.docs) < SUGGEST_BELOW and read.words and not request.verbatim):
             # Little or nothing found: try the text with its unknown words
             # corrected, and show that instead if it finds more.
-            fixes = corrections(read.words, gen.vocabulary(s), auto_distance)
+            fixes = corrections(read.words, gen.vocabulary(s), auto_distance,
+                                AUTO_MIN_ARTICLES)
             if fixes:
                 better_text = apply(request.q, fixes)
                 better = plan(better_text)

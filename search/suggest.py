@@ -8,7 +8,10 @@ never stems), the most frequent among equally near ones. Two strengths:
   words of 3 or 4 letters within 1 edit, longer ones within 2;
 - an **automatic correction** (the engine searches it when the text finds
   nothing or little, and says so): words of 5 to 8 letters within 1 edit,
-  9 or more within 2. Shorter words are too ambiguous to change unasked.
+  9 or more within 2, and only to a word at least `AUTO_MIN_ARTICLES`
+  articles hold. Shorter words are too ambiguous to change unasked, and a
+  rare neighbour is more likely another word than the one meant ("submit",
+  absent from an archive, is not "summit" because one article has that).
 
 Only plain words are corrected. Punctuated words (`e-mail`, `U.S.`),
 numbers, prefixes and fuzzy words are left as typed, so a suggestion is
@@ -20,10 +23,12 @@ from __future__ import annotations
 import re
 
 from index.analysis import normalize_word
-from search.vocabulary import Vocabulary
+from search.vocabulary import Vocabulary, index_term
 
 #: Only words at least this long get suggestions (short ones are too ambiguous).
 MIN_LENGTH = 3
+#: An automatic correction must be a word at least this many articles hold.
+AUTO_MIN_ARTICLES = 3
 
 
 def suggest_distance(word: str) -> int:
@@ -37,8 +42,9 @@ def auto_distance(word: str) -> int:
 
 
 def corrections(words: list[str], vocabulary: Vocabulary,
-                distance=suggest_distance) -> dict[str, str]:
-    """Typed word → replacement, for each plain word no article contains."""
+                distance=suggest_distance, min_articles: int = 1) -> dict[str, str]:
+    """Typed word → replacement, for each plain word no article contains
+    (replacements held by fewer than `min_articles` articles are not offered)."""
     out: dict[str, str] = {}
     for word in words:
         if word in out or not _correctable(word):
@@ -50,7 +56,7 @@ def corrections(words: list[str], vocabulary: Vocabulary,
         if d <= 0:
             continue
         better = vocabulary.closest(folded, d)
-        if better is None:
+        if better is None or vocabulary.term_frequency(index_term(better)) < min_articles:
             continue
         out[word] = _cased_like(word, better)
     return out

@@ -38,3 +38,16 @@ def test_no_suggestion_for_a_prefix_word_that_matched():
     results = _run(_engine(), "desal*")
     assert results.total == 1
     assert results.suggestion is None
+
+
+def test_automatic_correction_needs_a_word_several_articles_hold():
+    ix = RamStorage().create_index(make_schema())
+    write_articles(ix, [Article(id=f"w{i}", source=f"w{i}", title="Grain", body="The wheat crop.")
+                        for i in range(3)] + [
+        Article(id="s", source="s", title="Talks", body="A summit of ministers.")])
+    engine = Engine.from_index(ix)
+    common = _run(engine, "wheet")
+    assert common.corrected == "wheat" and common.total == 3
+    rare = _run(engine, "submit")  # absent; "summit" is one edit away but in one article only
+    assert rare.corrected is None and rare.total == 0
+    assert rare.suggestion == "summit"  # offered, not imposed
