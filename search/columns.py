@@ -22,6 +22,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 
 import numpy as np
@@ -185,9 +186,10 @@ class Columns:
     #: related articles' key terms (`search.related`).
     frequencies: LRU = field(default_factory=lambda: LRU(_FREQUENCIES_SIZE))
 
-    @property
+    @cached_property
     def newest_day(self) -> int:
-        """Day ordinal of the newest dated live article (0 when none is dated)."""
+        """Day ordinal of the newest dated live article (0 when none is dated);
+        worked out once per generation (the columns never change)."""
         days = self.day[self.live & (self.day >= 0)]
         return int(days.max()) if len(days) else 0
 

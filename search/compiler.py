@@ -219,38 +219,34 @@ class Compiler:
         return subs
 
     def _prefix(self, node: p.Prefix, run: _Run) -> wq.Query:
-        out = run.out
         words, capped = self.vocabulary.prefixed(node.prefix, p.MAX_EXPANSION)
-        words, cut = self._affordable(words, run)
-        if cut:
-            out.notes.append(f"“{node.text}*” was searched for its {len(words)} most frequent "
-                             "words only, to keep the search quick.")
-        elif capped:
-            out.notes.append(f"“{node.text}*” stands for more than {p.MAX_EXPANSION} words; "
-                             f"searched for the {p.MAX_EXPANSION} most frequent.")
-        subs = self._expanded(words, node.fields)
-        if "tags" in node.fields:
-            subs.extend(wq.Term("tags", k) for k in self.tag_prefixed(node.prefix,
-                                                                      p.MAX_EXPANSION))
-        if not subs:
-            out.notes.append(f"No word of the archive starts with “{node.text}”.")
-        return _either(subs)
+        tags = self.tag_prefixed(node.prefix, p.MAX_EXPANSION) if "tags" in node.fields else []
+        return self._expansion(node, f"“{node.text}*”", words, capped, tags, run, (
+            "most frequent", "stands for", f"No word of the archive starts with “{node.text}”."))
 
     def _fuzzy(self, node: p.Fuzzy, run: _Run) -> wq.Query:
-        out = run.out
         words, capped = self.vocabulary.within(node.word, node.distance, p.MAX_EXPANSION)
+        tags = ([k for w in words[:8] for k in self.tag_keys(w)]
+                if "tags" in node.fields else [])
+        return self._expansion(node, f"“{node.text}~”", words, capped, tags, run, (
+            "nearest", "is near", f"No word of the archive is near “{node.text}”."))
+
+    def _expansion(self, node: p.Prefix | p.Fuzzy, shown: str, words: list[str],
+                   capped: bool, tags: list[str], run: _Run,
+                   wording: tuple[str, str, str]) -> wq.Query:
+        """The terms a prefix or fuzzy word stands for, within the budget, with
+        a note when its list was cut or is empty."""
+        best, stands, nothing = wording
         words, cut = self._affordable(words, run)
         if cut:
-            out.notes.append(f"“{node.text}~” was searched for its {len(words)} nearest words "
-                             "only, to keep the search quick.")
+            run.out.notes.append(f"{shown} was searched for its {len(words)} {best} words "
+                                 "only, to keep the search quick.")
         elif capped:
-            out.notes.append(f"“{node.text}~” is near more than {p.MAX_EXPANSION} words; "
-                             f"searched for the {p.MAX_EXPANSION} nearest.")
-        subs = self._expanded(words, node.fields)
-        if "tags" in node.fields:
-            subs.extend(wq.Term("tags", k) for w in words[:8] for k in self.tag_keys(w))
+            run.out.notes.append(f"{shown} {stands} more than {p.MAX_EXPANSION} words; "
+                                 f"searched for the {p.MAX_EXPANSION} {best}.")
+        subs = [*self._expanded(words, node.fields), *(wq.Term("tags", k) for k in tags)]
         if not subs:
-            out.notes.append(f"No word of the archive is near “{node.text}”.")
+            run.out.notes.append(nothing)
         return _either(subs)
 
     def _affordable(self, words: list[str], run: _Run) -> tuple[list[str], bool]:
