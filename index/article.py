@@ -47,6 +47,12 @@ class Article:
     kind: str | None = None
     language: str | None = None
     url: str | None = None
+    #: The publication the source names in a byline lead ("Eastbrook Policy Review").
+    publication: str | None = None
+    author: str | None = None
+    #: For paged sources (PDF): the character offset in `body` where each page
+    #: starts, first page first (so `pages[0] == 0`); empty for unpaged text.
+    pages: tuple[int, ...] = ()
     content_hash: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -65,6 +71,9 @@ class Article:
             self.kind or "",
             self.language or "",
             self.url or "",
+            self.publication or "",
+            self.author or "",
+            ",".join(map(str, self.pages)),
         ):
             h.update(part.encode("utf-8", "surrogatepass"))
             h.update(b"\x1e")
@@ -105,6 +114,8 @@ class SourceText:
     text: str
     encoding: str = "utf-8"
     key: str = ""
+    #: The file's bytes, for binary formats (PDF) whose `text` is empty.
+    data: bytes = b""
 
     @property
     def identity(self) -> str:

@@ -43,6 +43,12 @@ def to_document(article: Article, source_hash: str, vector: bytes | None = None)
         doc["language"] = article.language
     if article.url:
         doc["url"] = article.url
+    if article.publication:
+        doc["publication"] = article.publication
+    if article.author:
+        doc["author"] = article.author
+    if article.pages:
+        doc["pages"] = list(article.pages)
     if vector is None:
         made = embedding.vectors([embedding.article_text(article.title, article.body)])
         vector = embedding.to_bytes(made[0]) if made is not None else None

@@ -23,7 +23,9 @@ TAGS_BOOST = 2.0
 #: 3: meaning vectors (`vector`).
 #: 4: ids from the file's place in its source, not its absolute path (a
 #:    rebuild re-derives them, so moving the archive keeps every id).
-SCHEMA_VERSION = 4
+#: 5: text stemmed by each article's language (Snowball), language and kind
+#:    facets, publication, author and page offsets.
+SCHEMA_VERSION = 5
 #: Prefix of the fields holding the words of a text field as written (folded,
 #: not stemmed): the vocabulary for spelling, prefixes and fuzzy words.
 SPELL_PREFIX = "spell_"
@@ -87,8 +89,13 @@ def make_schema() -> Schema:
         date=DATETIME(stored=True, sortable=True),
         dated=ID(stored=False),
         kind=ID(stored=True, sortable=True),
-        language=ID(stored=True),
+        # ISO 639-1 code ("en", "fa"); absent when neither declared nor detected.
+        language=ID(stored=True, sortable=True),
         url=STORED(),
+        publication=STORED(),
+        author=STORED(),
+        # Character offsets in `body` where each page starts (paged sources only).
+        pages=STORED(),
         # The file the article came from (absolute: readers are shown its
         # source's name and relative path, `search.places`); indexed so a
         # changed or deleted file's articles can be found and removed by term.

@@ -23,6 +23,7 @@ with nothing found and the message `NOT_INDEXED`.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import pickle
@@ -492,13 +493,14 @@ class Engine:
         if marks is None:
             stored = [cols.stored(s, d) for d in docnums]
             titles = snippets.render([snippets.Piece(f.get("title") or "", []) for f in stored])
-            return [_plain_hit(f, html, scores[d] if scores is not None else None,
-                               self._places.shown(f.get("source", "")))
+            return [_hit(f, html, scores[d] if scores is not None else None,
+                         self._places.shown(f.get("source", "")))
                     for d, f, html in zip(docnums, stored, titles, strict=True)]
         title_spans = _char_spans(s, cols, "title", marks["title"], docnums)
         body_spans = _char_spans(s, cols, "body", marks["body"], docnums)
         stored = [cols.stored(s, d) for d in docnums]
         pieces: list[snippets.Piece] = []
+        chosen_at: dict[int, list[int]] = {}
         layout = []
         for d, fields in zip(docnums, stored, strict=True):
             title = fields.get("title") or ""
@@ -509,6 +511,7 @@ class Engine:
                 lead = snippets.lead(body)
                 chosen = [lead] if lead else []
             pieces.extend(chosen)
+            chosen_at[d] = [p.offset for p in chosen]
             layout.append(len(chosen))
         html = snippets.render(pieces)
         hits = []
@@ -516,18 +519,9 @@ class Engine:
         for d, fields, n in zip(docnums, stored, layout, strict=True):
             title_html, snips = html[pos], html[pos + 1: pos + 1 + n]
             pos += 1 + n
-            hits.append(Hit(
-                id=fields.get("id", ""),
-                title=fields.get("title") or "",
-                title_html=title_html,
-                date=_date(fields),
-                tags=_tags(fields),
-                kind=fields.get("kind"),
-                source=self._places.shown(fields.get("source", "")),
-                url=fields.get("url"),
-                snippets=list(snips),
-                score=float(scores[d]) if scores is not None else None,
-            ))
+            hits.append(_hit(fields, title_html, scores[d] if scores is not None else None,
+                             self._places.shown(fields.get("source", "")), list(snips),
+                             _pages_of(fields, chosen_at[d])))
         return hits
 
     # -- single articles ---------------------------------------------------
@@ -558,6 +552,8 @@ class Engine:
             paragraphs=html[1:], date=_date(fields), tags=_tags(fields),
             kind=fields.get("kind"), language=fields.get("language"),
             url=fields.get("url"), source=self._places.shown(fields.get("source", "")),
+            publication=fields.get("publication"), author=fields.get("author"),
+            paragraph_pages=_pages_of(fields, [p.offset for p in pieces[1:]]),
         )
 
     def more_like(self, article_id: str, n: int = 5) -> list[Hit]:
@@ -769,11 +765,22 @@ def _frequency(cols: Columns, reader, term: str) -> int:
     return cols.memo(("df", term), count)
 
 
-def _plain_hit(fields: dict, title_html, score, source: str) -> Hit:
+def _hit(fields: dict, title_html, score, source: str, snips=(), pages=()) -> Hit:
+    """A `Hit` from an article's stored fields (the one place they are read)."""
     return Hit(id=fields.get("id", ""), title=fields.get("title") or "", title_html=title_html,
-               date=_date(fields), tags=_tags(fields),
-        kind=fields.get("kind"), source=source, url=fields.get("url"),
-        snippets=[], score=float(score) if score is not None else None)
+               date=_date(fields), tags=_tags(fields), kind=fields.get("kind"),
+               source=source, url=fields.get("url"), snippets=list(snips),
+               score=float(score) if score is not None else None,
+               language=fields.get("language"), publication=fields.get("publication"),
+               author=fields.get("author"), snippet_pages=list(pages))
+
+
+def _pages_of(fields: dict, offsets: list[int]) -> list[int]:
+    """The 1-based page of each offset into the body, for paged articles."""
+    starts = fields.get("pages")
+    if not starts:
+        return []
+    return [max(1, bisect.bisect_right(starts, o)) for o in offsets]
 
 
 def _docnum(s: Searcher, article_id: str) -> int | None:

@@ -72,6 +72,12 @@ class Hit:
     score: float | None = None
     #: "Why this result", when asked for (`Engine.run(..., explain=True)`).
     explanation: Explanation | None = None
+    #: ISO 639-1 code of the article's language, when known.
+    language: str | None = None
+    publication: str | None = None
+    author: str | None = None
+    #: For paged sources: the page (1-based) each snippet comes from.
+    snippet_pages: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The hit in the JSON contract's shape (plus `tag_labels`, `url`, `score`)."""
@@ -83,9 +89,13 @@ class Hit:
             "tags": [t.key for t in self.tags],
             "tag_labels": [t.label for t in self.tags],
             "kind": self.kind,
+            "language": self.language,
+            "publication": self.publication,
+            "author": self.author,
             "source": self.source,
             "url": self.url,
             "snippets": [str(s) for s in self.snippets],
+            **({"snippet_pages": list(self.snippet_pages)} if self.snippet_pages else {}),
             "score": self.score,
             **({"explanation": self.explanation.to_json()} if self.explanation else {}),
         }
@@ -240,6 +250,10 @@ class ArticleView:
     url: str | None
     #: As `Hit.source`: the source's name and the relative path, never a server path.
     source: str
+    publication: str | None = None
+    author: str | None = None
+    #: For paged sources: the page (1-based) each paragraph starts on.
+    paragraph_pages: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """A JSON-ready dict of the article."""
@@ -255,4 +269,7 @@ class ArticleView:
             "language": self.language,
             "url": self.url,
             "source": self.source,
+            "publication": self.publication,
+            "author": self.author,
+            **({"paragraph_pages": list(self.paragraph_pages)} if self.paragraph_pages else {}),
         }

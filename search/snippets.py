@@ -62,6 +62,8 @@ class Piece:
 
     text: str
     spans: list[tuple[int, int]] = field(default_factory=list)
+    #: Where the stretch starts in the text it was cut from (for page numbers).
+    offset: int = 0
 
 
 def render(pieces: Sequence[Piece]) -> list[Markup]:
@@ -229,7 +231,7 @@ def _piece(text: str, start: int, end: int, spans) -> Piece:
         text, start) else ""
     suffix = " " + ELLIPSIS if start + len(body) < len(text) and not _ends_sentence(body) else ""
     shift = len(prefix)
-    return Piece(prefix + body + suffix, [(s + shift, e + shift) for s, e in local])
+    return Piece(prefix + body + suffix, [(s + shift, e + shift) for s, e in local], start)
 
 
 def _after_sentence(text: str, start: int) -> bool:
@@ -301,5 +303,5 @@ def paragraphs(text: str, spans: Sequence[tuple[int, int]]) -> list[Piece]:
         if not chunk.strip():
             continue
         local = [(s - start, e - start) for s, e in ordered if s >= start and e <= end]
-        pieces.append(Piece(chunk, local))
+        pieces.append(Piece(chunk, local, start))
     return pieces
