@@ -103,19 +103,8 @@ def normalize_tags(labels: Iterable[str]) -> tuple[Tag, ...]:
     return tuple(seen.values())
 
 
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
-
-
 def detect_language(text: str) -> str | None:
-    """A coarse guess of the article's script language: `fa` or `en`.
+    """The article's language as an ISO 639-1 code (see `index.language`)."""
+    from index.language import detect
 
-    Archives here are English and Persian; the guess only chooses between
-    them by which script dominates, and says None for text with neither.
-    """
-    sample = text[:5000]
-    arabic = len(_ARABIC_SCRIPT.findall(sample))
-    latin = len(_LATIN.findall(sample))
-    if arabic == 0 and latin == 0:
-        return None
-    return "fa" if arabic > latin else "en"
+    return detect(text)
