@@ -12,8 +12,18 @@ looking for it in stored text. So there is exactly one analyzer, built here:
    kaf mapped to their Persian forms, tatweel and ZWNJ dropped, Persian and
    Arabic-Indic digits made ASCII, case folded;
 3. drop English stop words and one-letter words;
-4. stem Latin-script words with the Porter stemmer (Persian words are left
-   whole: an English stemmer would only damage them).
+4. stem each word with the Snowball stemmer of the article's language when
+   the word is written in that language's script (`stem`); other words get
+   their script's default: Latin words the English stemmer, Cyrillic the
+   Russian one, Persian and Arabic-script words are left whole (normalized
+   above) unless the article is Arabic.
+
+**Languages.** The article's language (`index.language`) travels with its
+text as a `LanguageText` and reaches the tokenizer as its `language`
+argument. The query side cannot know which language a reader's word is in,
+so it stems the word for every language the archive holds and looks for
+any of the results (`search.compiler`); `units(text, language)` gives the
+stems of one language.
 
 **Punctuated words.** Names and abbreviations are written with punctuation
 inside them: `al-Qaeda`, `U.S.`, `AT&T`, `S&L`, `1986/87`, `O'Brien`,
@@ -34,10 +44,12 @@ version bump (`index.schema.SCHEMA_VERSION`): the index stores its output.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+import Stemmer
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.lang.porter import stem as porter_stem
@@ -91,11 +103,92 @@ def normalize_word(word: str) -> str:
 
 _porter = lru_cache(maxsize=200_000)(porter_stem)
 
+#: ISO 639-1 code -> the Snowball algorithm that stems it (PyStemmer's names).
+SNOWBALL = {
+    "en": "english", "es": "spanish", "fr": "french", "de": "german", "it": "italian",
+    "pt": "portuguese", "nl": "dutch", "sv": "swedish", "da": "danish", "no": "norwegian",
+    "nb": "norwegian", "nn": "norwegian", "fi": "finnish", "hu": "hungarian",
+    "ro": "romanian", "tr": "turkish", "ca": "catalan", "eu": "basque", "ga": "irish",
+    "id": "indonesian", "ms": "indonesian", "lt": "lithuanian", "et": "estonian",
+    "cs": "czech", "pl": "polish", "eo": "esperanto", "ru": "russian", "sr": "serbian",
+    "el": "greek", "ar": "arabic", "hi": "hindi", "ne": "nepali", "ta": "tamil",
+    "hy": "armenian", "yi": "yiddish",
+}
+#: The script a language's stemmer reads; languages not named here write Latin.
+_SCRIPT_OF = {"ru": "cyrillic", "sr": "cyrillic", "el": "greek", "ar": "arabic",
+              "hi": "devanagari", "ne": "devanagari", "ta": "tamil", "hy": "armenian",
+              "yi": "hebrew"}
+#: The stemmer for a word whose script is not its article's language's.
+_SCRIPT_DEFAULT = {"latin": "english", "cyrillic": "russian", "greek": "greek"}
+_SCRIPT_RANGES = (
+    (0x0250, "latin"), (0x0370, "other"), (0x0400, "greek"), (0x0530, "cyrillic"),
+    (0x0590, "armenian"), (0x0600, "hebrew"), (0x0900, "arabic"), (0x0980, "devanagari"),
+    (0x0B80, "other"), (0x0C00, "tamil"), (0x1E00, "other"), (0x1F00, "latin"),
+    (0x2000, "greek"),
+)
+_local = threading.local()
 
-@lru_cache(maxsize=200_000)
-def stem(folded: str) -> str:
-    """The index term of one folded word: Porter's stem for ASCII, else itself."""
-    return _porter(folded) if folded.isascii() else folded
+
+def _script(word: str) -> str:
+    """The script of a folded word, judged by its first letter."""
+    if word.isascii():
+        return "latin"
+    for ch in word:
+        if ch.isalpha():
+            code = ord(ch)
+            for end, name in _SCRIPT_RANGES:
+                if code < end:
+                    return name
+            return "other"
+    return "latin"
+
+
+def _stemmer(algorithm: str):
+    """A PyStemmer object per thread (they keep state between calls)."""
+    made = getattr(_local, "stemmers", None)
+    if made is None:
+        made = _local.stemmers = {}
+    stemmer = made.get(algorithm)
+    if stemmer is None:
+        stemmer = made[algorithm] = Stemmer.Stemmer(algorithm)
+    return stemmer
+
+
+def stemmer_name(language: str | None, script: str) -> str | None:
+    """The Snowball algorithm for a word of `script` in an article of `language`."""
+    algorithm = SNOWBALL.get(language or "")
+    if algorithm is not None and _SCRIPT_OF.get(language or "", "latin") == script:
+        return algorithm
+    return _SCRIPT_DEFAULT.get(script)
+
+
+@lru_cache(maxsize=400_000)
+def stem(folded: str, language: str | None = None) -> str:
+    """The index term of one folded word in an article of `language`.
+
+    The word is stemmed after folding, accents gone, so `economía` and
+    `economia` meet; Arabic is the exception: folding rewrites its letters
+    into Persian forms its stemmer does not know, so an Arabic word is
+    stemmed as written (see `_unit`) and only this fallback sees it folded.
+    """
+    algorithm = stemmer_name(language, _script(folded))
+    if algorithm is None:
+        return folded
+    return _stemmer(algorithm).stemWord(folded)
+
+
+@lru_cache(maxsize=100_000)
+def _arabic_term(raw: str) -> str:
+    """An Arabic word stemmed before folding (its letters intact), then folded."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFC", raw)
+                    if not unicodedata.combining(ch) and ch not in "\u0640\u200c\u200d")
+    return normalize_word(_stemmer("arabic").stemWord(plain))
+
+
+def _term(raw: str, folded: str, language: str | None) -> str:
+    if language == "ar" and _script(folded) == "arabic":
+        return _arabic_term(raw) or folded
+    return stem(folded, language)
 
 
 def is_indexed_alone(folded: str) -> bool:
@@ -120,37 +213,40 @@ class Unit:
     end: int
 
 
-def units(text: str) -> list[Unit]:
-    """The words and compounds of `text`, analyzed exactly as indexing does.
+def units(text: str, language: str | None = None) -> list[Unit]:
+    """The words and compounds of `text`, analyzed exactly as indexing does
+    for an article in `language` (None: the default, see `stem`).
 
     A lone word that indexing drops (a stop word, one letter) comes back
     with no parts, so a caller can tell the reader what was left out.
     """
     out = []
     for m in _COMPOUND.finditer(text):
-        unit = _unit(m)
+        unit = _unit(m, language)
         if unit is not None:
             out.append(unit)
     return out
 
 
-def _unit(m: re.Match) -> Unit | None:
+def _unit(m: re.Match, language: str | None = None) -> Unit | None:
     raw = m.group(0)
     pieces = [p for p in _PART.finditer(raw)]
     # A possessive 's ends the compound: "France's" is France, "U.S.'s" is U.S.
     if (len(pieces) >= 2 and raw[pieces[-1].start() - 1] in _APOSTROPHES
             and normalize_word(pieces[-1].group(0)) == "s"):
         pieces.pop()
-    words = tuple(w for p in pieces if (w := normalize_word(p.group(0))))
-    if not words:
+    folded = [(p.group(0), w) for p in pieces if (w := normalize_word(p.group(0)))]
+    if not folded:
         return None
+    words = tuple(w for _, w in folded)
     start, end = m.start(), m.end()
     if len(words) == 1:
         w = words[0]
-        parts = (stem(w),) if is_indexed_alone(w) else ()
+        parts = (_term(folded[0][0], w, language),) if is_indexed_alone(w) else ()
         return Unit(raw, parts, None, words, start, end)
     joined = normalize_word(raw[:pieces[-1].end()].translate(_JOINER_MAP))
-    return Unit(raw, tuple(stem(w) for w in words), joined, words, start, end)
+    return Unit(raw, tuple(_term(r, w, language) for r, w in folded), joined, words, start,
+                end)
 
 
 class ArchiveTokenizer(Tokenizer):
@@ -162,14 +258,15 @@ class ArchiveTokenizer(Tokenizer):
     shares its first part's position, so a phrase of the parts still finds
     the parts adjacent. `surface`, when given a set, collects every folded
     word before stemming (and each joined compound): the spelling
-    vocabulary that `ArticleText` indexes beside the stems.
+    vocabulary that `ArticleText` indexes beside the stems. `language` is
+    the article's ISO 639-1 code, which chooses the stemmer.
     """
 
     is_morph = True
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True,
-                 mode="", surface=None, **kwargs):
+                 mode="", surface=None, language=None, **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode)
         t.boost = 1.0
         t.stopped = False
@@ -180,7 +277,7 @@ class ArchiveTokenizer(Tokenizer):
             return
         pos = start_pos
         for m in _COMPOUND.finditer(value):
-            unit = _unit(m)
+            unit = _unit(m, language)
             if unit is None:
                 continue
             if surface is not None:
@@ -228,9 +325,26 @@ def make_analyzer() -> ArchiveTokenizer:
     return ArchiveTokenizer()
 
 
-def terms(text: str) -> list[str]:
+def terms(text: str, language: str | None = None) -> list[str]:
     """The index terms of `text`, in order (joined compounds included)."""
-    return [t.text for t in ANALYZER(text)]
+    return [t.text for t in ANALYZER(text, language=language)]
+
+
+class LanguageText(str):
+    """An article's text that knows its language, for the indexer.
+
+    `index.document` hands the title and body to Whoosh as these, so the
+    analyzer (called by Whoosh with the value alone) can stem by language;
+    the stored copy is passed separately as a plain `str`.
+    """
+
+    def __new__(cls, text: str, language: str | None = None) -> LanguageText:
+        made = super().__new__(cls, text)
+        made.language = language
+        return made
+
+    def __reduce__(self):
+        return (LanguageText, (str(self), self.language))
 
 
 #: The shared analyzer instance. It keeps no state between calls.

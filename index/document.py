@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from index import embedding
+from index.analysis import LanguageText
 from index.article import Article
 
 #: Joins tag labels in the stored `tag_labels` field (never appears in a tag).
@@ -26,8 +27,11 @@ def to_document(article: Article, source_hash: str, vector: bytes | None = None)
     here (the indexer makes them in its parsing processes, in batches)."""
     doc = {
         "id": article.id,
-        "title": article.title,
-        "body": article.body,
+        # The analyzer stems by the article's language; the stored copies are plain.
+        "title": LanguageText(article.title, article.language),
+        "_stored_title": article.title,
+        "body": LanguageText(article.body, article.language),
+        "_stored_body": article.body,
         "tags": ",".join(t.key for t in article.tags),  # keys hold no commas (tag_key)
         "tag_labels": LABEL_SEPARATOR.join(t.label for t in article.tags),
         "dated": DATED if article.date else UNDATED,

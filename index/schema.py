@@ -51,14 +51,15 @@ class ArticleText(TEXT):
     def index(self, value, **kwargs):
         words: set[str] = set()
         self._last = (value, words)
-        return super().index(value, surface=words, **kwargs)
+        language = getattr(value, "language", None)  # an `analysis.LanguageText`
+        return super().index(value, surface=words, language=language, **kwargs)
 
     def spellable_words(self, value):
         last = self._last
         if last is not None and last[0] is value:
             return sorted(last[1])
         words: set[str] = set()
-        for _ in self.analyzer(value, surface=words):
+        for _ in self.analyzer(value, surface=words, language=getattr(value, "language", None)):
             pass
         return sorted(words)
 

@@ -32,22 +32,39 @@ WORD_FIELDS = ("title", "body")
 _PREFIX = "vocabulary-"
 _SUFFIX = ".pickle"
 #: Bumped when the file's layout changes (older files are then ignored).
-FORMAT = 1
+FORMAT = 2
 _JOINERS = set("-.&/',")
 
 
-def index_term(word: str) -> str:
-    """The index term of a folded word or joined compound."""
-    return word if any(c in _JOINERS for c in word) else stem(word)
+def index_term(word: str, language: str | None = None) -> str:
+    """The index term of a folded word or joined compound (stemmed for
+    `language`, the default stemmer when None)."""
+    return word if any(c in _JOINERS for c in word) else stem(word, language)
 
 
 @dataclass
 class VocabularyData:
-    """Sorted words as written, their index terms, and articles per term."""
+    """Sorted words as written, their index terms, and articles per term.
+
+    A word's term is its stem in whichever of the archive's `languages`
+    gives the term most articles hold (`casa` is Spanish `cas` in a Spanish
+    archive, whatever English would make of it)."""
 
     words: list[str]
     terms: list[str]
     term_counts: dict[str, int]
+    languages: tuple[str, ...] = ()
+
+
+def best_term(word: str, counts: dict[str, int], languages: tuple[str, ...]) -> str:
+    """The index term of `word` held by most articles among its stems in
+    `languages` and the default stemmer's."""
+    best = index_term(word)
+    for lang in languages:
+        term = index_term(word, lang)
+        if counts.get(term, 0) > counts.get(best, 0):
+            best = term
+    return best
 
 
 def build(reader) -> VocabularyData:
@@ -68,7 +85,12 @@ def build(reader) -> VocabularyData:
     if not words:  # an index from before spelling fields: stems stand in for words
         words = set(counts)
     ordered = sorted(words)
-    return VocabularyData(ordered, [index_term(w) for w in ordered], dict(counts))
+    languages: tuple[str, ...] = ()
+    if "language" in reader.schema:
+        languages = tuple(t.decode("utf-8") if isinstance(t, bytes) else t
+                          for t in reader.lexicon("language"))
+    return VocabularyData(ordered, [best_term(w, counts, languages) for w in ordered],
+                          dict(counts), languages)
 
 
 def path_for(gen_dir: Path, generation: int) -> Path:

@@ -152,6 +152,50 @@ class BlockCache:
 
 
 @dataclass
+class Category:
+    """A single-valued keyword of every document (its kind, its language).
+
+    `values` are the distinct values, sorted; `of[doc]` is the index of the
+    document's value in them, -1 when it has none. Facet counts are then a
+    `bincount` and a filter a comparison, like the tags'.
+    """
+
+    values: list[str]
+    of: np.ndarray  # int32[n]
+
+    def ids(self, wanted: tuple[str, ...]) -> list[int]:
+        """The ids of the values in `wanted`, compared case-insensitively."""
+        folded = {w.casefold() for w in wanted}
+        return [i for i, v in enumerate(self.values) if v.casefold() in folded]
+
+    def mask(self, wanted: tuple[str, ...]) -> np.ndarray | None:
+        """Documents holding any of `wanted`; None when nothing is wanted."""
+        if not wanted:
+            return None
+        ids = self.ids(wanted)
+        return np.isin(self.of, ids) if ids else np.zeros(len(self.of), dtype=bool)
+
+    def counts(self, docs: np.ndarray) -> np.ndarray:
+        """How many of `docs` hold each value."""
+        held = self.of[docs]
+        return np.bincount(held[held >= 0], minlength=len(self.values))
+
+
+def _category(reader, fieldname: str, n: int, live: np.ndarray) -> Category:
+    """The `Category` of a keyword field, from its terms' postings."""
+    of = np.full(n, -1, dtype=np.int32)
+    values: list[str] = []
+    if fieldname in reader.schema:
+        for btext in reader.lexicon(fieldname):
+            docs = read_postings(reader, fieldname, btext).ids
+            docs = docs[live[docs]]
+            if len(docs):
+                of[docs] = len(values)
+                values.append(btext.decode("utf-8") if isinstance(btext, bytes) else btext)
+    return Category(values, of)
+
+
+@dataclass
 class Columns:
     """The arrays of one generation (see the module docstring)."""
 
@@ -173,6 +217,9 @@ class Columns:
     #: float16[n, 256] unit meaning vectors (`index.embedding`), zeros where an
     #: article has none; None when the index holds no vectors at all.
     vectors: np.ndarray | None = None
+    kinds: Category = field(default_factory=lambda: Category([], np.zeros(0, dtype=np.int32)))
+    languages: Category = field(
+        default_factory=lambda: Category([], np.zeros(0, dtype=np.int32)))
     _labels: dict[int, str] = field(default_factory=dict)
     _by_folded: dict[str, list[int]] | None = None
     _terms: LRU = field(default_factory=lambda: LRU(_TERM_CACHE_SIZE))
@@ -237,6 +284,8 @@ class Columns:
             total = reader.field_length(fname)
             cols.avg_length[fname] = (total / n) if n and total else 1.0
         cols._build_tags(reader)
+        cols.kinds = _category(reader, "kind", n, live)
+        cols.languages = _category(reader, "language", n, live)
         cols.vectors = _vectors(reader, n)
         return cols
 

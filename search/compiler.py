@@ -18,6 +18,12 @@ rule below is a translation, not a decision:
 - `All`, `Any` and `Not` are `And`, `Or` and `Not`; a plan ranked by most
   words becomes an `Or` with a coordination `scale` (see `search.scoring`).
 
+**Languages.** Articles are stemmed by their own language, and a reader's
+word could be in any of the archive's languages, so a word or phrase is
+looked up as each distinct stem its languages give (`oil` is `oil` in every
+language; `precios` is `precio` in Spanish and `precio` stays one term). The
+languages are the generation's, or those the reader filtered on.
+
 Whoosh objects made here never leave `search/`.
 """
 
@@ -26,10 +32,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from whoosh import query as wq
 
-from index.analysis import STOPS
+from index.analysis import STOPS, units
 from search import plan as p
 from search.scoring import FieldsOr
 from search.vocabulary import Vocabulary, index_term
@@ -56,6 +63,16 @@ class _Run:
     phrased: set[str] = field(default_factory=set)
     phrases_capped: bool = False
     expansion_budget: int = p.MAX_POSTINGS
+    #: The languages words are stemmed for (None: the default stemmer).
+    languages: tuple[str | None, ...] = (None,)
+
+    def variants(self, w: p.Word) -> list[tuple[str, ...]]:
+        """The index terms of a word in each of the languages, distinct."""
+        return _variants(w.text, w.parts, self.languages, False)
+
+    def phrase_variants(self, ph: p.Phrase) -> list[tuple[str, ...]]:
+        """The index terms of a phrase in each of the languages, distinct."""
+        return _variants(ph.text, ph.terms, self.languages, True)
 
 
 class Compiler:
@@ -66,23 +83,29 @@ class Compiler:
     keheh); `tag_prefixed(folded, limit)` those starting with a prefix.
     """
 
-    def __init__(self, vocabulary: Vocabulary, tag_keys, tag_prefixed) -> None:
+    def __init__(self, vocabulary: Vocabulary, tag_keys, tag_prefixed,
+                 languages: tuple[str, ...] = ()) -> None:
         self.vocabulary = vocabulary
         self.tag_keys = tag_keys
         self.tag_prefixed = tag_prefixed
+        #: The archive's languages; words are stemmed for each, and for the default.
+        self.languages: tuple[str | None, ...] = (*languages, None)
 
     def compile(self, node: p.Node | None, most: bool = False,
                 frequency: Callable[[str], int] | None = None,
-                strict: bool = True) -> Compiled:
+                strict: bool = True, languages: tuple[str, ...] = ()) -> Compiled:
         """The Whoosh query of `node`; with `most`, ranked by how many of the
         top-level words an article has (exclusions still exclude).
 
         `frequency(term)` is how many articles hold an index term (title and
         body): with it, the search is held to `MAX_POSTINGS` postings (see
         `_budget`). Without it (tests, highlighting) nothing is left out.
+        `languages`, when given, are the only ones words are stemmed for
+        (the reader filtered on them); else the archive's are.
         """
         out = Compiled(None)
-        run = _Run(out, frequency or (lambda _t: 0))
+        run = _Run(out, frequency or (lambda _t: 0),
+                   languages=tuple(languages) or self.languages)
         if node is None:
             return out
         if frequency is not None:
@@ -117,7 +140,7 @@ class Compiler:
         shared by the prefix and fuzzy words.
         """
         words = [n for n in _leaves(node) if isinstance(n, (p.Word, p.Phrase))]
-        cost = {id(w): _cost(w, run.frequency) for w in words}
+        cost = {id(w): _cost(w, run) for w in words}
         total = sum(cost.values())
         if total > p.MAX_POSTINGS and len(words) > 1:
             keep_one = min(words, key=lambda w: cost[id(w)])
@@ -149,7 +172,7 @@ class Compiler:
         if isinstance(node, p.Phrase):
             if id(node) in run.dropped:
                 return None
-            return _either(self._phrase(node))
+            return _either(self._phrase(node, run))
         if isinstance(node, p.Prefix):
             return self._prefix(node, run)
         if isinstance(node, p.Fuzzy):
@@ -183,12 +206,12 @@ class Compiler:
                 subs.extend(wq.Term("tags", k) for k in self.tag_keys(w.tag))
                 continue
             if w.joined is None:
-                subs.extend(wq.Term(f, t) for t in w.parts[:1])
+                subs.extend(wq.Term(f, parts[0]) for parts in run.variants(w) if parts)
                 continue
             subs.append(wq.Term(f, w.joined))
             if (len(w.parts) >= 2 and any(_alone(t) for t in w.parts)
                     and self._phrase_budget(w, run)):
-                subs.append(wq.Phrase(f, list(w.parts)))
+                subs.extend(wq.Phrase(f, list(parts)) for parts in run.variants(w))
         return subs
 
     def _phrase_budget(self, w: p.Word, run: _Run) -> bool:
@@ -207,15 +230,15 @@ class Compiler:
         run.phrased.add(w.text)
         return True
 
-    def _phrase(self, ph: p.Phrase) -> list[wq.Query]:
+    def _phrase(self, ph: p.Phrase, run: _Run) -> list[wq.Query]:
         subs: list[wq.Query] = []
         for f in ph.fields:
             if f == "tags":
                 subs.extend(wq.Term("tags", k) for k in self.tag_keys(ph.tag))
-            elif len(ph.terms) == 1:
-                subs.append(wq.Term(f, ph.terms[0]))
-            else:
-                subs.append(wq.Phrase(f, list(ph.terms)))
+                continue
+            for terms in run.phrase_variants(ph):
+                subs.append(wq.Term(f, terms[0]) if len(terms) == 1
+                            else wq.Phrase(f, list(terms)))
         return subs
 
     def _prefix(self, node: p.Prefix, run: _Run) -> wq.Query:
@@ -244,7 +267,8 @@ class Compiler:
         elif capped:
             run.out.notes.append(f"{shown} {stands} more than {p.MAX_EXPANSION} words; "
                                  f"searched for the {p.MAX_EXPANSION} {best}.")
-        subs = [*self._expanded(words, node.fields), *(wq.Term("tags", k) for k in tags)]
+        subs = [*self._expanded(words, node.fields, run.languages),
+                *(wq.Term("tags", k) for k in tags)]
         if not subs:
             run.out.notes.append(nothing)
         return _either(subs)
@@ -254,15 +278,37 @@ class Compiler:
         budget (at least one); and whether some were cut."""
         spent, kept = 0, []
         for w in words:
-            spent += run.frequency(index_term(w))
+            spent += sum(run.frequency(t) for t in _terms_of(w, run.languages))
             if kept and spent > run.expansion_budget:
                 return kept, True
             kept.append(w)
         return kept, False
 
-    def _expanded(self, words: list[str], fields: tuple[str, ...]) -> list[wq.Query]:
-        terms = list(dict.fromkeys(index_term(w) for w in words))
+    def _expanded(self, words: list[str], fields: tuple[str, ...],
+                  languages: tuple[str | None, ...]) -> list[wq.Query]:
+        terms = list(dict.fromkeys(t for w in words for t in _terms_of(w, languages)))
         return [wq.Term(f, t) for f in fields if f in WORD_FIELDS for t in terms]
+
+
+def _terms_of(word: str, languages: tuple[str | None, ...]) -> list[str]:
+    """The distinct index terms of an archive word in each of `languages`."""
+    return list(dict.fromkeys(index_term(word, lang) for lang in languages))
+
+
+@lru_cache(maxsize=16384)
+def _variants(text: str, terms: tuple[str, ...], languages: tuple[str | None, ...],
+              phrase: bool) -> list[tuple[str, ...]]:
+    """`terms` (the plan's, made by the default stemmer) and the distinct terms
+    `text` gives in each of `languages`. A language whose analysis does not
+    give as many terms (cannot happen today: only stemming differs) is skipped."""
+    out = []
+    for lang in languages:
+        found = units(text, lang)
+        got = (tuple(t for u in found for t in u.parts) if phrase
+               else (found[0].parts if len(found) == 1 else ()))
+        if len(got) == len(terms) and got not in out:
+            out.append(got)
+    return out or [terms]
 
 
 def _alone(term: str) -> bool:
@@ -275,15 +321,19 @@ def _alone(term: str) -> bool:
 PHRASE_COST = 3
 
 
-def _cost(w: p.Word | p.Phrase, frequency: Callable[[str], int]) -> int:
-    """About how many postings matching `w` reads (phrases weighted)."""
+def _cost(w: p.Word | p.Phrase, run: _Run) -> int:
+    """About how many postings matching `w` reads (phrases weighted), in
+    every language it is looked up in."""
+    frequency = run.frequency
     if isinstance(w, p.Phrase):
-        return PHRASE_COST * sum(frequency(t) for t in w.terms)
+        return PHRASE_COST * sum(frequency(t) for terms in run.phrase_variants(w)
+                                 for t in terms)
+    variants = run.variants(w)
     if not w.joined:
-        return sum(frequency(t) for t in w.parts[:1])
+        return sum(frequency(parts[0]) for parts in variants if parts)
     cost = frequency(w.joined)
     if len(w.parts) >= 2 and any(_alone(t) for t in w.parts):
-        cost += PHRASE_COST * sum(frequency(t) for t in w.parts)
+        cost += PHRASE_COST * sum(frequency(t) for parts in variants for t in parts)
     return cost
 
 

@@ -32,6 +32,9 @@ MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 10
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 200
+#: Kinds or languages one request may choose among (either matches).
+MAX_CHOICES = 10
+MAX_KIND_LENGTH = 40
 
 #: "recency" is relevance multiplied by a decay on the article's age (`search.recency`).
 SORTS = ("relevance", "recency", "newest", "oldest")
@@ -120,6 +123,10 @@ class SearchRequest:
     per_page: int = DEFAULT_PER_PAGE
     #: Search exactly what was typed: no automatic spelling correction.
     verbatim: bool = False
+    #: Kinds ("Interview") and languages ("es") an article may have: any of
+    #: them matches (an article has one kind and one language).
+    kinds: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
     start: dt.date | None = field(init=False, compare=False, repr=False, default=None)
     end: dt.date | None = field(init=False, compare=False, repr=False, default=None)
 
@@ -180,10 +187,12 @@ class SearchRequest:
             _first(get("per_page")), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, errors
         )
         verbatim = _first(get("verbatim")) in ("1", "true", "yes", "on")
+        kinds = _choices(get("kind"), "kind", normalize_kind, errors)
+        languages = _choices(get("language"), "language", normalize_language, errors)
         request = cls(
             q=q, tags=tags, not_tags=not_tags, date_from=date_from, date_to=date_to,
             undated=undated, sort=sort, page=page, per_page=per_page,
-            verbatim=verbatim and bool(q),
+            verbatim=verbatim and bool(q), kinds=kinds, languages=languages,
         )
         return request, errors
 
@@ -200,6 +209,9 @@ class SearchRequest:
             params.append(("from", self.date_from))
         if self.date_to:
             params.append(("to", self.date_to))
+        # After the dates: `_choice_parts` cuts the string there.
+        params += [("kind", k) for k in self.kinds]
+        params += [("language", v) for v in self.languages]
         if self.undated != "include":
             params.append(("undated", self.undated))
         if self.sort != "relevance":
@@ -291,7 +303,7 @@ class SearchRequest:
         """True when any tag, date or undated filter narrows the results."""
         return bool(
             self.tags or self.not_tags or self.date_from or self.date_to
-            or self.undated != "include"
+            or self.undated != "include" or self.kinds or self.languages
         )
 
     # -- transitions (each returns a new request) --------------------------
@@ -343,6 +355,30 @@ class SearchRequest:
         """Stop excluding `tag`."""
         key = normalize_tag(tag)
         return self._refine(not_tags=tuple(t for t in self.not_tags if t != key))
+
+    def with_kind(self, kind: str) -> SearchRequest:
+        """Also allow articles of `kind` (kinds are alternatives)."""
+        value = normalize_kind(kind)
+        if not value or value in self.kinds:
+            return self
+        return self._refine(kinds=(*self.kinds, value)[:MAX_CHOICES])
+
+    def without_kind(self, kind: str) -> SearchRequest:
+        """Stop choosing `kind`."""
+        value = normalize_kind(kind)
+        return self._refine(kinds=tuple(k for k in self.kinds if k != value))
+
+    def with_language(self, language: str) -> SearchRequest:
+        """Also allow articles in `language` (an ISO 639-1 code)."""
+        value = normalize_language(language)
+        if not value or value in self.languages:
+            return self
+        return self._refine(languages=(*self.languages, value)[:MAX_CHOICES])
+
+    def without_language(self, language: str) -> SearchRequest:
+        """Stop choosing `language`."""
+        value = normalize_language(language)
+        return self._refine(languages=tuple(v for v in self.languages if v != value))
 
     def with_dates(
         self, date_from: str | dt.date | None, date_to: str | dt.date | None
@@ -450,6 +486,38 @@ def _tags(values: list[str], what: str, errors: list[str]) -> tuple[str, ...]:
         errors.append(f"Only the first {MAX_TAGS} {what}s are used.")
         keys = keys[:MAX_TAGS]
     return tuple(keys)
+
+
+def normalize_kind(value: str) -> str:
+    """A kind as requests carry it: spaces collapsed, each word capitalized
+    ("interview" and "INTERVIEW" are the kind "Interview")."""
+    return " ".join(w[:1].upper() + w[1:].lower() for w in _clean(str(value)).split())
+
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def normalize_language(value: str) -> str:
+    """An ISO 639 code as requests carry it ("ES" is "es"); "" when it is not one."""
+    v = str(value).strip().lower().replace("_", "-").split("-")[0]
+    return v if _LANGUAGE.match(v) else ""
+
+
+def _choices(values: list[str], what: str, normalize, errors: list[str]) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        if not v.strip():
+            continue
+        value = normalize(v)
+        if not value or len(value) > MAX_KIND_LENGTH:
+            errors.append(f"Ignored '{what}': {_show(v)} is not a {what}.")
+            continue
+        out.append(value)
+    out = list(_unique(out))
+    if len(out) > MAX_CHOICES:
+        errors.append(f"Only the first {MAX_CHOICES} {what}s are used.")
+        out = out[:MAX_CHOICES]
+    return tuple(out)
 
 
 def _date_arg(value: str, name: str, errors: list[str]) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from index.analysis import normalize_word
-from search.vocabulary import Vocabulary, index_term
+from search.vocabulary import Vocabulary
 
 #: Only words at least this long get suggestions (short ones are too ambiguous).
 MIN_LENGTH = 3
@@ -56,7 +56,7 @@ def corrections(words: list[str], vocabulary: Vocabulary,
         if d <= 0:
             continue
         better = vocabulary.closest(folded, d)
-        if better is None or vocabulary.term_frequency(index_term(better)) < min_articles:
+        if better is None or vocabulary.word_frequency(better) < min_articles:
             continue
         out[word] = _cased_like(word, better)
     return out

@@ -27,7 +27,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from index.vocabulary import VocabularyData, build, index_term
+from index.vocabulary import VocabularyData, best_term, build, index_term
 
 __all__ = ["Vocabulary", "index_term"]
 
@@ -38,6 +38,7 @@ class Vocabulary:
     def __init__(self, data: VocabularyData) -> None:
         self.words = data.words
         self.terms = data.terms
+        self.languages = tuple(getattr(data, "languages", ()))
         self._term_counts = data.term_counts
         counts = data.term_counts
         self.frequency = np.array([counts.get(t, 0) for t in self.terms], dtype=np.int64)
@@ -58,9 +59,14 @@ class Vocabulary:
         """Articles holding the index term (title or body; deleted ones until merged)."""
         return self._term_counts.get(term, 0)
 
+    def word_frequency(self, word: str) -> int:
+        """Articles holding the folded `word`'s index term, in the language
+        whose stem of it most articles hold."""
+        return self.term_frequency(best_term(word, self._term_counts, self.languages))
+
     def knows(self, word: str) -> bool:
         """True when some article contains the folded `word` (by its index term)."""
-        return self.term_frequency(index_term(word)) > 0
+        return self.word_frequency(word) > 0
 
     def prefixed(self, prefix: str, limit: int) -> tuple[list[str], bool]:
         """Words starting with `prefix`, the `limit` most frequent; and whether

@@ -331,6 +331,9 @@ def test_reuters_possessive_searches_as_the_word(reuters):
 @pytest.mark.parametrize("q, fts", [
     ("oil", "oil"),
     ("opec", "opec"),
+    # Whoosh's own Porter made "associated" `associat` apart from "associate"
+    # and "association"; Snowball's, like FTS5's, joins all three.
+    ("associated", "associated"),
     ("japan", "japan"),  # 20 stories have the place tag japan but no Japan in their text
     ("oil prices", "oil AND prices"),
     ("wheat export subsidies", "wheat AND export AND subsidies"),
@@ -339,8 +342,6 @@ def test_reuters_possessive_searches_as_the_word(reuters):
     ("oil -opec", "oil NOT opec"),
     ("oil NOT opec", "oil NOT opec"),
     ("(oil OR gas) AND prices", "(oil OR gas) AND prices"),
-    ("oil OR gas", "oil OR gas"),
-    ("crude OR gas", "crude OR gas"),
     ('"oil prices"', None),
 ])
 def test_reuters_words_and_booleans_match_fts5(reuters, q, fts):
@@ -351,6 +352,20 @@ def test_reuters_words_and_booleans_match_fts5(reuters, q, fts):
         want = ref.match(_fts(ref, fts))
     assert want
     _check(reuters, q, want)
+
+
+# Archivist stems English with Snowball's English stemmer (Porter2), FTS5
+# with the original Porter. They differ on a few words: Porter makes both
+# "gas" and the abbreviation "Ga." (Georgia, in datelines) `ga`; Porter2
+# keeps "gas" whole. So the reference for `gas` is FTS5's, less the stories
+# whose only "gas" for Porter is a "Ga".
+@pytest.mark.parametrize("q, other", [("oil OR gas", "oil"), ("crude OR gas", "crude")])
+def test_reuters_or_matches_fts5_apart_from_porters_ga(reuters, q, other):
+    ref = reuters.ref
+    ga_only = ref.regex(r"\bga\b") - ref.regex(r"\bgas\w*")
+    gas = ref.match(ref.word("gas"))
+    assert ga_only & gas, "the difference this test describes is in the corpus"
+    _check(reuters, q, ref.match(ref.word(other)) | (gas - ga_only))
 
 
 def test_reuters_title_field(reuters):
@@ -384,12 +399,15 @@ def test_reuters_prefix_matches_the_words_starting_with_it(reuters, prefix):
     ("What did OPEC decide about oil production?", ["OPEC", "decide", "oil", "production"],
      r"\b(?:opec|decid(?:e|es|ed|ing)|oil(?:s|ed|ing)?|product\w*)\b"),
     ("Which countries export the most wheat?", ["countries", "export", "most", "wheat"],
-     r"\b(?:countr(?:y|ies)|export\w*|most|wheats?)\b"),
+     r"\b(?:countr(?:y|ies)|export\w*|most(?:ly)?|wheats?)\b"),
 ])
 def test_reuters_questions_rank_by_most_content_words(reuters, q, content, spellings):
     ref = reuters.ref
     per_word = [ref.match(ref.word(w)) for w in content]
     union = set().union(*per_word)
+    if "most" in content:
+        # Porter2 (Archivist) stems "mostly" to "most"; Porter (FTS5) does not.
+        union |= ref.regex(r"\bmostly\b")
     total, got, order = reuters.found(q)
     assert total == len(union) and got == union, _diff(got, union, reuters.articles)
     # Every result contains at least one content word, as written in its text

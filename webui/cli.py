@@ -183,6 +183,10 @@ def stats(ctx, as_json) -> None:
 @click.option("--not-tag", "not_tags", multiple=True, help="Leave out articles with this tag.")
 @click.option("--from", "date_from", help="From date: 2022, 2022-05, 2022-05-28 or solar.")
 @click.option("--to", "date_to", help="To date (inclusive), same forms as --from.")
+@click.option("--kind", "kinds", multiple=True,
+              help="Only articles of this kind: Interview, Report… (repeatable: any of them).")
+@click.option("--language", "languages", multiple=True,
+              help="Only articles in this language, an ISO 639-1 code such as es (repeatable).")
 @click.option("--undated", type=click.Choice(["include", "only", "exclude"]))
 @click.option("--sort", type=click.Choice(["relevance", "recency", "newest", "oldest"]),
               help="recency: relevance multiplied by a decay on age (half-life: "
@@ -193,12 +197,14 @@ def stats(ctx, as_json) -> None:
 @click.option("--explain", is_flag=True, help="Show why each result ranks where it does.")
 @click.option("--verbatim", is_flag=True, help="Search exactly as typed (no spelling fix).")
 @click.pass_context
-def search(ctx, query, tags, not_tags, date_from, date_to, undated, sort, page, per_page,
+def search(ctx, query, tags, not_tags, kinds, languages, date_from, date_to, undated, sort,
+           page, per_page,
            as_json, explain, verbatim) -> None:
     """Search the index for QUERY; without QUERY, list articles newest first."""
     from search.request import SearchRequest
 
-    args: dict[str, list[str]] = {"q": [query], "tag": list(tags), "not_tag": list(not_tags)}
+    args: dict[str, list[str]] = {"q": [query], "tag": list(tags), "not_tag": list(not_tags),
+                                  "kind": list(kinds), "language": list(languages)}
     for name, value in (("from", date_from), ("to", date_to), ("undated", undated),
                         ("sort", sort), ("page", page), ("per_page", per_page),
                         ("verbatim", "1" if verbatim else None)):
@@ -236,6 +242,7 @@ def _print_results(results) -> None:
         tags = ", ".join(t.label for t in hit.tags)
         click.echo(f"\n{n}. {hit.title}  [{hit.id}]")
         click.echo(f"   {date}" + (f" | {hit.kind}" if hit.kind else "") +
+                   (f" | {hit.language}" if hit.language else "") +
                    (f" | {tags}" if tags else ""))
         for snippet in hit.snippets:
             click.echo("   " + snippet.striptags())
