@@ -33,6 +33,9 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: Tried in order; the first that decodes the whole file wins.
 ENCODINGS = ("utf-8", "cp1252")
 
+#: Formats whose readers take the file's bytes (`SourceText.data`) instead of text.
+BINARY_FORMATS = frozenset({"pdf"})
+
 
 #: Why a file or folder reached through a symbolic link is not read.
 OUTSIDE_SOURCE = "symbolic link to a place outside its source folder; not read"
@@ -194,7 +197,11 @@ def file_hash(data: bytes, place: str = "") -> str:
 
 
 def load(found: FoundFile, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:
-    """Read, fingerprint and decode one file; never raises for bad content."""
+    """Read, fingerprint and decode one file; never raises for bad content.
+
+    A file of a binary format (`BINARY_FORMATS`) is not decoded: its bytes
+    go to the reader in `SourceText.data`, with empty `text`.
+    """
     path, fmt = found.path, found.format or "pagedump"
 
     def fail(reason: str, sha: str = "") -> LoadedFile:
@@ -221,6 +228,10 @@ def load(found: FoundFile, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:
     sha = file_hash(data, found.key)
     if not data.strip():
         return fail("empty file", sha)
+    if fmt in BINARY_FORMATS:
+        # Its reader takes the bytes as they are and judges them itself.
+        return LoadedFile(path, fmt, sha, SourceText(path, "", "binary", found.key, data=data),
+                          None)
     if _looks_binary(data):
         return fail("not a text file (binary content)", sha)
     text, encoding = _decode(data)

@@ -710,7 +710,8 @@ def _plan_one(f: UploadedFile, dest: Path, searcher, scratch: Path, max_bytes: i
         plan.failures.append(loaded.error.reason)
         return plan
     assert loaded.text is not None
-    text = SourceText(str(dest), loaded.text.text, loaded.text.encoding, key)
+    text = SourceText(str(dest), loaded.text.text, loaded.text.encoding, key,
+                      data=loaded.text.data)
     seen: set[str] = set()
     for item in reader_for(loaded.format)(text):
         if isinstance(item, ReadError):

@@ -67,13 +67,13 @@ def test_names_are_sanitized_but_keep_their_script():
     page = b"<html><head><title>Report</title></head><body><p>The report.</p></body></html>"
     prepared = prepare([
         ("گزارش بندر.txt", _art()), ("my report (final).html", page), ("CON.txt", _art(2)),
-        ("notes.pdf", b"x"), (".hidden.txt", b"x"),
+        ("notes.docx", b"x"), (".hidden.txt", b"x"),
         ("script<>.jsonl", b'{"id": "s1", "title": "T", "body": "B"}\n'),
     ])
     names = sorted(f.name for f in prepared.files)
     assert names == ["_CON.txt", "my_report_final.html", "script.jsonl", "گزارش_بندر.txt"]
     refused = _refusals(prepared)
-    assert "not an article file (.pdf)" in refused["notes.pdf"]
+    assert "not an article file (.docx)" in refused["notes.docx"]
     assert "hidden" in refused[".hidden.txt"]
 
 

@@ -98,7 +98,7 @@ def test_bad_files_are_named_with_reasons_and_the_run_goes_on(tmp_path, archive)
     (archive / "big.txt").write_text(dump("Big one", body="word " * 5000), "utf-8")
     (archive / "latin.txt").write_bytes(dump("Caf\xe9 society", body="Cr\xe8me br\xfbl\xe9e "
                                              "\u201cquoted\u201d text.").encode("cp1252"))
-    (archive / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (archive / "notes.docx").write_bytes(b"PK\x03\x04")  # a type no reader reads
     run = update(tmp_path / "ix", [archive], options=IndexOptions(max_bytes=10_000))
     reasons = {Path(f.path).name: f.reason for f in run.failures}
     assert reasons == {
@@ -110,7 +110,7 @@ def test_bad_files_are_named_with_reasons_and_the_run_goes_on(tmp_path, archive)
     assert run.added == 4  # three good ones and the cp1252 one
     warnings = {Path(w.path).name: w.reason for w in run.warnings}
     assert warnings["latin.txt"] == "not UTF-8; decoded as cp1252"
-    assert [Path(p).name for p in run.skipped] == ["notes.pdf"]
+    assert [Path(p).name for p in run.skipped] == ["notes.docx"]
     assert hits(tmp_path / "ix", "\u201cquoted\u201d") == ["Caf\u00e9 society"]
 
 
