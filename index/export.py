@@ -2,7 +2,8 @@
 
 An export is the archive's portable copy: one JSON object per line, in the
 shape `index.formats.jsonl` reads (`id`, `title`, `body`, `date`, `tags`,
-`kind`, `url`, `language`). Indexing the export again gives the same
+`kind`, `url`, `language`, `publication`, `author`, and a paged source's
+`pages`). Indexing the export again gives the same
 articles: same ids, titles, bodies, dates, tag labels, kinds, urls and
 languages, hence the same content hashes. A `source` key records where each
 article came from; the reader ignores it.
@@ -76,6 +77,9 @@ def _record(fields: dict) -> dict:
         "kind": fields.get("kind"),
         "url": fields.get("url"),
         "language": fields.get("language"),
+        "publication": fields.get("publication"),
+        "author": fields.get("author"),
+        "pages": list(fields.get("pages") or []) or None,
         "body": fields.get("body", ""),
         "source": fields.get("source"),
     }

@@ -17,7 +17,8 @@ register(main)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Every stored value a reader sees, plus the columns that fingerprint them.
-COMPARED = ("id", "title", "body", "date", "tags", "tag_labels", "kind", "url", "language")
+COMPARED = ("id", "title", "body", "date", "tags", "tag_labels", "kind", "url", "language",
+            "publication", "author", "pages")
 
 
 def run(*args: str):
@@ -49,9 +50,13 @@ def test_export_then_index_gives_an_identical_index(tmp_path):
     shutil.copytree(FIXTURES / "jsonl", src / "jsonl")
     shutil.copy(FIXTURES / "seed-article.txt", src / "seed-article.txt")
     shutil.copy(FIXTURES / "hostile" / "xss.jsonl", src / "xss.jsonl")
+    shutil.copytree(FIXTURES.parent.parent / "index" / "sample_archive" / "reports",
+                    src / "reports")
     run("--index-dir", str(tmp_path / "a"), "index", "-q", str(src))
     original = snapshot(tmp_path / "a")
     assert len(original) > 30
+    assert any(r["pages"] for r in original.values()), "paged PDF reports are covered"
+    assert any(r["publication"] for r in original.values()), "publications are covered"
     assert any(r["language"] == "fa" for r in original.values()), "Persian text is covered"
     assert any(r["date"] is None for r in original.values()), "undated articles are covered"
 

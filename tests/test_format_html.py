@@ -194,7 +194,8 @@ def test_persian_solar_date_in_meta(persian: Article) -> None:
 def test_persian_metadata(persian: Article) -> None:
     assert persian.title == "نگاهی به نشست ائتلاف جهانی در مراکش"
     assert persian.language == "fa"
-    assert persian.kind == "گفتگو"
+    # The section "گفتگو" is Persian for "Interview", the canonical kind.
+    assert persian.kind == "Interview"
     # Keywords separated by the Arabic comma.
     assert {"خاورمیانه", "مصاحبه", "تروریسم"} <= {t.key for t in persian.tags}
 
@@ -393,3 +394,145 @@ def test_kicker_and_repeated_headline_are_not_body():
     (article,) = list(html.read(SourceText("/tmp/kicker.html", page)))
     assert article.title == "Grid Storage Grows"
     assert article.body.startswith("Battery storage on the grid doubled")
+
+
+# --- the heading, bylines and leads are not body text ----------------------------------
+
+SAMPLE_HTML = Path(__file__).resolve().parents[1] / "index" / "sample_archive" / "html"
+TURBINES = (
+    "Engineers lowered the first turbine into the channel on Friday, and the operator said "
+    "the array would feed the grid by the autumn if the trial goes well. The trial will run "
+    "for eighteen months."
+)
+
+
+@pytest.fixture(scope="module")
+def tidal() -> Article:
+    return read_article(fixture("heading-in-text.html"))
+
+
+def test_headline_and_byline_line_are_not_body(tidal: Article) -> None:
+    # og:title differs from the headline shown on the page, and the page's
+    # <title> carries the site's name: the shown headline is still the heading.
+    assert tidal.title == "Tidal energy trials begin in the Narrows channel"
+    assert tidal.body.startswith("Engineers lowered the first turbine")
+    assert_absent(tidal.body, ["Tidal Energy Trials Begin", "Jane Roe", "5 May 2024"])
+    assert tidal.body.endswith("subject to a new grid connection.")
+
+
+def test_author_and_publication_from_metas(tidal: Article) -> None:
+    # article:author is a profile link here, and a link is not a name.
+    assert tidal.author == "Jane Roe"
+    assert tidal.publication == "Coastal Review"
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "<div>Tidal Energy Trials Begin</div><div>5 May 2024</div>",
+        "<div>5 May 2024</div><div>Tidal Energy Trials Begin</div>",
+        "<div>Tidal Energy Trials Begin</div><div>Published: May 5, 2024</div>",
+        "<div>Tidal Energy Trials Begin</div><div>By Jane Roe and Amir Tehrani</div>",
+    ],
+)
+def test_a_date_or_byline_line_around_the_headline_is_dropped(heading: str) -> None:
+    text = page(
+        f"<div>{heading}<div>{TURBINES}</div><div>{PARAGRAPH}</div></div>",
+        "<title>Tidal Energy Trials Begin | Coastal Review</title>",
+    )
+    article = read_article(text)
+    assert article.body.startswith("Engineers lowered the first turbine"), article.body[:80]
+    assert "Tidal Energy" not in article.body
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "On 5 May 2024 the first turbine was lowered into the channel.",
+        "By then, prices had fallen by a fifth.",
+        "5 May 2024 was the day the first turbine went into the water.",
+    ],
+)
+def test_a_first_sentence_that_mentions_a_date_or_starts_with_by_stays(first: str) -> None:
+    text = page(
+        f"<div><div>Tidal Energy Trials Begin</div><div>{first}</div><div>{TURBINES}</div></div>",
+        "<title>Tidal Energy Trials Begin</title>",
+    )
+    assert read_article(text).body.startswith(first)
+
+
+def test_a_sample_page_lead_is_publication_and_kind() -> None:
+    path = SAMPLE_HTML / "cities-adopt-heat-action-plans.html"
+    article = read_article(path.read_text(encoding="utf-8"), str(path))
+    assert article.kind == "News"
+    # The lead names the publication; og:site_name names the institute's site.
+    assert article.publication == "Eastbrook Policy Review"
+    assert article.body.startswith("Seven of the country’s largest cities")
+    assert "Eastbrook Policy Review" not in article.body
+
+
+def test_a_page_without_a_lead_takes_its_publication_from_the_site_name() -> None:
+    path = SAMPLE_HTML / "how-we-track-groundwater.html"
+    article = read_article(path.read_text(encoding="utf-8"), str(path))
+    assert article.publication == "Eastbrook Institute for Public Affairs"
+    assert article.kind == "Analysis"
+
+
+def test_a_lead_without_a_kind_is_cut_when_it_names_the_site() -> None:
+    head = '<title>Port budget</title><meta property="og:site_name" content="Harbour Weekly">'
+    article = read_article(page(f"<article><p>Harbour Weekly – {PARAGRAPH}</p></article>", head))
+    assert article.publication == "Harbour Weekly"
+    assert article.kind is None
+    assert article.body == PARAGRAPH
+
+
+def test_a_section_that_names_no_kind_stays_a_tag() -> None:
+    head = '<title>Port budget</title><meta property="article:section" content="Business">'
+    article = read_article(page(f"<article><p>{PARAGRAPH}</p></article>", head))
+    assert article.kind is None
+    assert "business" in {t.key for t in article.tags}
+
+
+def test_a_spanish_section_is_a_canonical_kind() -> None:
+    head = '<title>Agua</title><meta property="article:section" content="Entrevista">'
+    article = read_article(page(f"<article><p>{PARAGRAPH}</p></article>", head))
+    assert article.kind == "Interview"
+    assert "entrevista" not in {t.key for t in article.tags}
+
+
+# --- the declared language ---------------------------------------------------------------
+
+SHORT_SPANISH = "El agua escasea en el valle."
+SHORT_FRENCH = "Le tramway arrive enfin."
+PERSIAN = "متن مقاله درباره بودجه سال آینده است. " * 8
+
+
+@pytest.mark.parametrize(
+    ("lang", "head", "text", "language"),
+    [
+        # Too short for a statistical guess, which would say "en" by script.
+        ("es", "", SHORT_SPANISH, "es"),
+        ("es-MX", "", SHORT_SPANISH, "es"),
+        ("", '<meta property="og:locale" content="fr_FR">', SHORT_FRENCH, "fr"),
+        ("fa-IR", "", PERSIAN, "fa"),
+        # A declaration in one script for text in another is a template's default.
+        ("fa-IR", "", PARAGRAPH, "en"),
+        ("en-US", "", PERSIAN, "fa"),
+        # Nothing declared: detected.
+        ("", "", PARAGRAPH, "en"),
+    ],
+)
+def test_declared_language(lang: str, head: str, text: str, language: str) -> None:
+    body = f"<article><h1>Titular</h1><p>{text}</p></article>"
+    markup = page(body, f"<title>T</title>{head}", lang=lang)
+    if not lang:
+        markup = markup.replace(' lang=""', "")
+    assert read_article(markup).language == language
+
+
+def test_a_persian_site_name_with_a_half_space_confirms_its_lead() -> None:
+    site = f"نشریه سیاست{ZWNJ}پژوهی"
+    head = f'<title>بودجه</title><meta property="og:site_name" content="{site}">'
+    article = read_article(page(f"<article><p>{site} – {PERSIAN}</p></article>", head, "fa"))
+    assert article.publication == site
+    assert article.body == PERSIAN.strip()

@@ -74,7 +74,7 @@ def test_record_with_id_list_tags_and_kind(good: list[Article]) -> None:
     first = good[0]
     assert first.id == "scfr-1042"
     assert first.date == dt.date(2022, 5, 28)
-    assert first.kind == "interview"
+    assert first.kind == "Interview"  # "interview" in the record, canonical here
     assert first.url == "https://scfr.example.org/en/1042"
     assert first.language == "en"
     assert [t.label for t in first.tags] == ["Interview", "Political", "Top News"]
@@ -235,7 +235,7 @@ def test_ids_are_stable_across_reads() -> None:
 
 
 def test_unknown_fields_are_ignored() -> None:
-    article = only_article(line(title="T", body="B", author="Someone", views=12))
+    article = only_article(line(title="T", body="B", editor="Someone", views=12))
     assert article.title == "T"
 
 
@@ -258,7 +258,10 @@ _json_values = st.recursive(
     max_leaves=10,
 )
 _records = st.dictionaries(
-    st.sampled_from(["title", "body", "date", "tags", "id", "url", "kind", "language", "x"]),
+    st.sampled_from(
+        ["title", "body", "date", "tags", "id", "url", "kind", "language", "publication",
+         "author", "x"]
+    ),
     _json_values,
 )
 
@@ -275,3 +278,65 @@ def test_arbitrary_records_never_raise(records: list[dict]) -> None:
             assert result.line == number and result.reason
         else:
             assert result.title and result.body and result.id
+
+
+# --- publication, author, kind and language ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def metadata() -> dict[str, Article]:
+    results = read_fixture("export-metadata.jsonl")
+    assert all(isinstance(r, Article) for r in results), results
+    return {r.id: r for r in results}  # type: ignore[union-attr]
+
+
+def test_publication_author_kind_and_language_fields(metadata: dict[str, Article]) -> None:
+    spanish = metadata["mpp-0312"]
+    assert spanish.publication == "Mirador de Políticas Públicas"
+    assert spanish.author == "Redacción"
+    assert spanish.kind == "Interview"  # "Entrevista"
+    assert spanish.language == "es"
+    french = metadata["rtr-1105"]
+    assert (french.author, french.kind, french.language) == ("Hélène Marchetti", "Opinion", "fr")
+
+
+def test_a_body_lead_fills_what_the_record_leaves_out(metadata: dict[str, Article]) -> None:
+    persian = metadata["dbs-0218"]
+    assert persian.publication == "دیدبان سیاست"
+    assert persian.kind == "Report"  # "گزارش", given by the record and by the lead
+    assert persian.language == "fa"  # "Persian"
+    assert persian.body.startswith("هزینه انرژی")
+    assert persian.author is None
+
+
+def test_an_explicit_kind_outranks_the_lead_and_is_kept_when_unknown(
+    metadata: dict[str, Article],
+) -> None:
+    record = metadata["epr-0901"]
+    assert record.kind == "Fact Check"
+    assert record.publication == "Eastbrook Policy Review"
+    assert record.body == "Port fees rose for the third year in a row."
+    assert record.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [("es", "es"), ("ES", "es"), ("fa-IR", "fa"), ("fa_IR", "fa"), ("French", "fr"), ("", "en")],
+)
+def test_language_field_forms(language: str, code: str) -> None:
+    body = "The port authority said the new terminal would double container traffic."
+    assert only_article(line(title="T", body=body, language=language)).language == code
+
+
+def test_a_lead_without_a_kind_needs_the_record_to_name_the_publication() -> None:
+    body = "Harbour Weekly – The port will close for a week."
+    assert only_article(line(title="T", body=body)).body == body
+    named = only_article(line(title="T", body=body, publication="Harbour Weekly"))
+    assert named.body == "The port will close for a week."
+    assert named.kind is None
+
+
+@pytest.mark.parametrize("name", ["publication", "author"])
+def test_publication_and_author_must_be_strings(name: str) -> None:
+    error = only_error(line(title="T", body="B", **{name: ["x"]}))
+    assert error.reason == f"{name} must be a string, not an array"

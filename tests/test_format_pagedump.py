@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.article import Article, ReadError, SourceText, stable_id
-from index.formats import pagedump
+from index.formats import pagedump, reader_for
+from index.sources import load, walk
+from index.writer import update
+from search.engine import Engine
+from search.request import SearchRequest
 
 SEED = Path(__file__).parent / "fixtures" / "seed-article.txt"
 SEED_LAST_SENTENCE = (
@@ -69,6 +74,7 @@ def test_seed_metadata(seed: Article) -> None:
     assert seed.date == dt.date(2022, 5, 28)
     assert tuple(t.key for t in seed.tags) == ("interview", "political", "top news")
     assert seed.kind == "Interview"
+    assert seed.publication == "Strategic Council Online"
     assert seed.language == "en"
 
 
@@ -79,7 +85,9 @@ def test_seed_identity(seed: Article) -> None:
 
 
 def test_seed_body_is_the_article_and_nothing_else(seed: Article) -> None:
-    assert seed.body.startswith("Strategic Council Online - Interview:")
+    # The byline lead is metadata (see test_seed_metadata), not text.
+    assert seed.body.startswith("A Middle East expert, commenting on the recent meeting")
+    assert "Strategic Council Online" not in seed.body
     assert seed.body.endswith(SEED_LAST_SENTENCE)
     assert "tariff" not in seed.body.casefold()
     assert "Netanyahu" not in seed.body
@@ -145,7 +153,8 @@ def test_teasers_with_the_publication_lead_are_excluded_even_when_shown_once() -
     )
     article = read_article(text)
     assert article.kind == "Analysis"
-    assert article.body == f"Harbour Weekly – Analysis: {LONG_PARAGRAPH}\n\n{SECOND_PARAGRAPH}"
+    assert article.publication == "Harbour Weekly"
+    assert article.body == f"{LONG_PARAGRAPH}\n\n{SECOND_PARAGRAPH}"
 
 
 def test_teaser_pairs_from_another_publication_are_excluded_when_in_a_row() -> None:
@@ -258,7 +267,9 @@ def test_persian_dump_with_solar_date_in_persian_digits() -> None:
     assert article.title == "تحلیلی بر نشست ائتلاف جهانی در مراکش"
     assert article.date == dt.date(2022, 5, 28)
     assert tuple(t.key for t in article.tags) == ("سیاسی", "گفتگو")
-    assert article.kind == "گفتگو"
+    assert article.kind == "Interview"
+    assert article.publication == "شورای راهبردی آنلاین"
+    assert article.body.startswith("یک کارشناس مسائل خاورمیانه")
     assert article.language == "fa"
     # Zero-width non-joiners are part of Persian words, not whitespace.
     assert "نشان\u200cدهنده" in article.body
@@ -334,7 +345,8 @@ def test_undecodable_bytes_become_replacement_characters() -> None:
         ("Strategic Council Online– Interview: An analyst said", "Interview"),
         ("Strategic Council Online — Opinion: Every war", "Opinion"),
         ("Al-Monitor-Analysis: The talks stalled", "Analysis"),
-        ("Harbour Weekly – Breaking News: The port", "Breaking News"),
+        ("Harbour Weekly – Breaking News: The port", "News"),
+        ("Harbour Weekly – Exclusive: The port", None),
         ("He said - and rightly so: the port is full", None),
         ("The port reopened on Monday: the first ships arrived.", None),
         ("In 2022 - Report: numbers rose", None),
@@ -447,3 +459,226 @@ def test_persian_comment_form_and_lists_are_chrome():
     (article,) = list(pagedump.read(SourceText("/tmp/fa-chrome.txt", text)))
     assert article.body.endswith("کشاورزی باید تغییر کند.")
     assert "دیدگاه" not in article.body and "انتخابات" not in article.body
+
+
+# --- byline leads are metadata --------------------------------------------------------
+
+SAMPLE_ARCHIVE = Path(__file__).resolve().parents[1] / "index" / "sample_archive"
+SAMPLE_PAGES = SAMPLE_ARCHIVE / "pages"
+
+
+def sample_page(name: str) -> Article:
+    path = SAMPLE_PAGES / name
+    return read_article(path.read_text(encoding="utf-8"), str(path))
+
+
+def test_sample_interview_lead_becomes_publication_and_kind() -> None:
+    article = sample_page("interview-desalination-is-not-a-free-lunch.txt")
+    assert article.publication == "Eastbrook Policy Review"
+    assert article.kind == "Interview"
+    assert article.body.startswith("A water resources specialist said that the expansion")
+    # Where the article itself names the publication, that is text and stays.
+    assert "In an interview with Eastbrook Policy Review, Samira Haddad" in article.body
+    assert article.body.count("Eastbrook Policy Review") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "publication", "kind", "language", "opening"),
+    [
+        (
+            "es-entrevista-hidrogeno-verde-puertos.txt",
+            "Mirador de Políticas Públicas",
+            "Interview",
+            "es",
+            "Una ingeniera especializada",
+        ),
+        (
+            # A lead without a kind word, confirmed by the page's own teasers.
+            "es-tarifa-agua-riego-cuenca-alta.txt",
+            "Mirador de Políticas Públicas",
+            None,
+            "es",
+            "La confederación hidrográfica",
+        ),
+        (
+            "fr-analyse-zones-faibles-emissions.txt",
+            "Revue Territoires et Réseaux",
+            "Analysis",
+            "fr",
+            "Quatre ans après",
+        ),
+        (
+            "fr-entretien-tarifs-reseau-electricite.txt",
+            "Revue Territoires et Réseaux",
+            "Interview",
+            "fr",
+            "Une ancienne membre",
+        ),
+        ("fa-gozaresh-otobus-barghi.txt", "دیدبان سیاست", "Report", "fa", "یک سال پس از"),
+        ("fa-bazar-bargh-mantaghei.txt", "دیدبان سیاست", "Interview", "fa", "یک کارشناس"),
+    ],
+)
+def test_sample_pages_in_other_languages(
+    name: str, publication: str, kind: str | None, language: str, opening: str
+) -> None:
+    article = sample_page(name)
+    assert (article.publication, article.kind, article.language) == (publication, kind, language)
+    assert article.body.startswith(opening)
+    assert article.date is not None and article.tags
+
+
+def test_sample_pages_keep_leads_and_other_articles_out_of_their_bodies() -> None:
+    pages = {path.name: sample_page(path.name) for path in sorted(SAMPLE_PAGES.glob("*.txt"))}
+    assert len(pages) >= 27
+    for name, article in pages.items():
+        # Every sample page opens with a byline lead.
+        assert article.publication, name
+        assert not article.body.startswith(article.publication), name
+        for other_name, other in pages.items():
+            if other_name != name:
+                assert other.title not in article.body, (name, other.title)
+
+
+def test_a_lead_without_a_kind_is_confirmed_by_the_page_teasers() -> None:
+    text = dump(
+        "New Terminal to Double Container Traffic",
+        "2023/03/14",
+        "Harbour Weekly – " + LONG_PARAGRAPH,
+        SECOND_PARAGRAPH,
+        "LATEST CONTENT",
+        "Port Workers Vote to End Strike",
+        "Harbour Weekly – News: Dock workers accepted the offer late on Friday night.",
+    )
+    article = read_article(text)
+    assert article.publication == "Harbour Weekly"
+    assert article.kind is None
+    assert article.body == f"{LONG_PARAGRAPH}\n\n{SECOND_PARAGRAPH}"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        # Without teasers naming it, a kind-less lead is as likely a dateline.
+        "Harbour Weekly – " + LONG_PARAGRAPH,
+        "New York – The city council voted on Tuesday to widen the bus lanes.",
+        # Dashes around an aside.
+        "Oil - the commodity everyone watches - fell by a fifth in a month.",
+        "Oil – The commodity everyone watches – fell by a fifth in a month.",
+        # A label that is no kind, from a publication the page does not name.
+        "Inflation – The Silent Tax: why prices outpace wages in the port towns.",
+        "He said - and rightly so: the port is full.",
+    ],
+)
+def test_ordinary_first_sentences_are_kept_whole(first: str) -> None:
+    article = read_article(dump("Grain Exports Resume", "2023/03/14", first, SECOND_PARAGRAPH))
+    assert article.publication is None
+    assert article.kind is None
+    assert article.body == f"{first}\n\n{SECOND_PARAGRAPH}"
+
+
+def test_teasers_of_another_publication_do_not_confirm_a_lead() -> None:
+    text = dump(
+        "New Terminal to Double Container Traffic",
+        "2023/03/14",
+        "New York – " + LONG_PARAGRAPH,
+        "LATEST CONTENT",
+        "Port Workers Vote to End Strike",
+        "Harbour Weekly – News: Dock workers accepted the offer late on Friday night.",
+    )
+    article = read_article(text)
+    assert article.publication is None
+    assert article.body == "New York – " + LONG_PARAGRAPH
+
+
+# --- short articles -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1010",
+        "$1,010.50",
+        "+2.3%",
+        "۱۰۱۰",
+        "Correction: an earlier version of this article gave the wrong capacity for the dam.",
+    ],
+)
+def test_a_one_line_body_is_an_article(line: str) -> None:
+    article = read_article(dump("Gold Price, 2 May 2024", "2024/05/02 | prices", line))
+    assert article.body == line
+    assert article.date == dt.date(2024, 5, 2)
+
+
+def test_a_one_figure_body_before_the_chrome_is_kept() -> None:
+    article = read_article(dump("Gold Price", "2024/05/02", "1010", "0 Comments", "Loading"))
+    assert article.body == "1010"
+
+
+def test_short_fixture_page_is_an_article() -> None:
+    path = Path(__file__).parent / "fixtures" / "short-price-page.txt"
+    article = read_article(path.read_text(encoding="utf-8"), str(path))
+    assert article.title == "Brent Crude, Closing Price"
+    assert article.body == "84.12"
+    assert [t.key for t in article.tags] == ["prices", "oil"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # Pagination is not a figure: nothing is left.
+        (dump("Gold Price", "2024/05/02", "1 2 3 »"), "no article body"),
+        (dump("Gold Price", "2024/05/02", "Harbour Weekly – News:"), "no article body: the "
+         "text is only a byline lead"),
+    ],
+)
+def test_a_page_without_text_still_fails_clearly(text: str, reason: str) -> None:
+    assert read_error(text).reason == reason
+
+
+# --- the sample archive, indexed ----------------------------------------------------------
+
+POLICY = re.compile(r"\bpolic(?:y|ies)\b", re.IGNORECASE)
+
+
+def test_policy_matches_the_articles_that_say_it_not_every_lead(tmp_path: Path) -> None:
+    """Index the whole sample archive; `body:policy` must find exactly the
+    articles whose read body says "policy" (or "policies"), counted here by
+    brute force over what the readers produce; the publication name in
+    "Eastbrook Policy Review – Analysis:" leads no longer counts."""
+    articles = _read_archive(SAMPLE_ARCHIVE)
+    run = update(tmp_path / "ix", [SAMPLE_ARCHIVE])
+    assert run.added == len(articles)
+
+    engine = Engine(tmp_path / "ix", semantic=False, answer_cache=0)
+    try:
+        found = engine.run(SearchRequest(q="body:policy", per_page=100, verbatim=True))
+    finally:
+        engine.close()
+    hits = {hit.id for hit in found.hits}
+    assert found.total == len(hits)
+
+    expected = {a.id for a in articles if POLICY.search(a.body)}
+    assert hits == expected
+    assert 0 < len(expected) < len(articles) // 2
+
+    led = [a for a in articles if a.publication == "Eastbrook Policy Review"]
+    assert len(led) >= 15
+    # Those that mention policy only in their lead are not hits.
+    lead_only = [a for a in led if not POLICY.search(a.body)]
+    assert len(lead_only) >= 10
+    assert not {a.id for a in lead_only} & hits
+
+
+def _read_archive(root: Path) -> list[Article]:
+    """Every article the readers make of the files under `root`, as the writer reads them."""
+    articles = []
+    for found in walk([root]):
+        if found.format is None:
+            continue
+        loaded = load(found)
+        if loaded.text is None:
+            continue
+        for result in reader_for(found.format)(loaded.text):
+            if isinstance(result, Article):
+                articles.append(result)
+    return articles

@@ -4,8 +4,10 @@ Each reader module exposes::
 
     def read(source: SourceText) -> Iterator[Article | ReadError]
 
-A page dump or an HTML page yields one `Article` or one `ReadError`; a JSON
-Lines export yields one value per non-blank line, so a bad line fails alone.
+A page dump, an HTML page or a PDF yields one `Article` or one `ReadError`; a
+JSON Lines export yields one value per non-blank line, so a bad line fails
+alone. PDF is the one binary format: its reader gets the file's bytes in
+`SourceText.data`, not decoded text.
 Readers never raise for bad input: a reason in a `ReadError` is the answer.
 
 `detect` chooses the reader from the file name, and from the first bytes when
@@ -24,7 +26,7 @@ Reader = Callable[[SourceText], Iterator[Article | ReadError]]
 #: Bump whenever a reader's output changes for the same input (a better chrome
 #: cut, a new date form): it is folded into every file's fingerprint, so the
 #: next incremental run re-reads files whose bytes did not change.
-READERS_VERSION = 2
+READERS_VERSION = 3
 
 #: Extensions Archivist reads, mapped to the format that reads them.
 EXTENSIONS: dict[str, str] = {
@@ -35,11 +37,12 @@ EXTENSIONS: dict[str, str] = {
     ".xhtml": "html",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
+    ".pdf": "pdf",
 }
 
 
 def detect(path: str, head: bytes = b"") -> str | None:
-    """Name the format of `path` ("pagedump", "html", "jsonl"), or None.
+    """Name the format of `path` ("pagedump", "html", "jsonl", "pdf"), or None.
 
     The extension decides; files without a known extension are sniffed from
     `head` (their first bytes), and anything else is not an article file.
@@ -54,6 +57,8 @@ def detect(path: str, head: bytes = b"") -> str | None:
         return "html"
     if start.startswith(b"{"):
         return "jsonl"
+    if start.startswith(b"%pdf-"):
+        return "pdf"
     return None
 
 
@@ -71,4 +76,8 @@ def reader_for(fmt: str) -> Reader:
         from index.formats import jsonl
 
         return jsonl.read
+    if fmt == "pdf":
+        from index.formats import pdf
+
+        return pdf.read
     raise ValueError(f"unknown format {fmt!r}")

@@ -8,7 +8,15 @@ tags; this module adds what the archive needs on top:
 - a date read only from what the page says about itself (see `_page_date`),
   with Persian solar dates read by `index.normalize.parse_date`;
 - tags from the page's keywords and `article:tag` metas, the
-  `article:section` meta as the article's kind, the canonical URL;
+  `article:section` meta as the article's kind (a canonical kind, see
+  `index.kinds`), the canonical URL, the author (`author` or
+  `article:author` meta) and the publication (the byline lead, else
+  `og:site_name`);
+- a body that starts with the article's first sentence: the headline, a
+  date or byline line under it, and a byline lead ("Eastbrook Policy
+  Review – Interview:") are metadata, and kept out of the indexed text;
+- the language the page declares (`<html lang>`, `og:locale`), unless the
+  text is plainly in another script (see `_language`);
 - the site's chrome (menus, sidebars, comments, headers, footers) cut away
   before trafilatura and the date finder see the page (see `_without_chrome`).
 
@@ -32,6 +40,8 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from index.article import Article, ReadError, SourceText, stable_id
+from index.kinds import canonical_kind, split_lead
+from index.language import iso_code
 from index.normalize import detect_language, normalize_tags, parse_date, split_tags
 
 NO_TEXT = "no article text found"
@@ -127,7 +137,15 @@ def _read(source: SourceText) -> Article | ReadError:
     if not title:
         return ReadError(source=source.path, reason=NO_TITLE)
 
-    body = _body_without_title(text, title)
+    author = restore(_author(metas) or "") or None
+    site_name = restore(_first_text(*metas.get("og:site_name", ()))) or None
+    headings = (*metas.get("og:title", ()), _title_element(tree) or "", *_headlines(tree))
+    body = _body_without_heading(
+        text, titles=(title, *map(restore, headings)), author=author
+    )
+    lead = split_lead(body, confirmed=(site_name,) if site_name else ())
+    if lead is not None:
+        body = lead.text.strip()
     if not body:
         return ReadError(source=source.path, reason=NO_TEXT)
 
@@ -142,11 +160,15 @@ def _read(source: SourceText) -> Article | ReadError:
     ):
         labels.extend(split_tags(restore(str(raw))))
 
-    kind = restore(_first_text(*metas.get("article:section", ()))) or None
+    section = restore(_first_text(*metas.get("article:section", ())))
+    kind = canonical_kind(section)
     if kind:
         # trafilatura reports the section among its categories; it is the
         # article's kind, and as a tag it would only repeat the kind facet.
-        labels = [label for label in labels if label.strip().casefold() != kind.casefold()]
+        # A section that names no kind ("Business") stays a tag.
+        labels = [label for label in labels if label.strip().casefold() != section.casefold()]
+    elif lead is not None:
+        kind = lead.kind
 
     return Article(
         id=stable_id(source.identity),
@@ -156,10 +178,10 @@ def _read(source: SourceText) -> Article | ReadError:
         date=_page_date(without_chrome, tree, metas, url),
         tags=normalize_tags(labels),
         kind=kind,
-        # The script of the text outranks <html lang>: site templates often
-        # declare "en" whatever language the article is written in.
-        language=detect_language(body) or _declared_language(tree),
+        language=_language(_declared_language(tree, metas), body),
         url=url,
+        publication=lead.publication if lead is not None else site_name,
+        author=author,
     )
 
 
@@ -241,32 +263,158 @@ def _canonical_link(tree: HtmlElement) -> str | None:
     return None
 
 
-def _declared_language(tree: HtmlElement) -> str | None:
-    """`fa` or `en` from `<html lang="...">`; other languages are not ours to name."""
+def _declared_language(tree: HtmlElement, metas: dict[str, list[str]]) -> str | None:
+    """The ISO 639-1 code of `<html lang>`, else of the `og:locale` meta, else None."""
     root = tree.getroottree().getroot()
-    lang = (root.get("lang") or root.get("xml:lang") or "").strip().lower()
-    primary = lang.replace("_", "-").split("-")[0]
-    return primary if primary in ("fa", "en") else None
+    for value in (root.get("lang"), root.get("xml:lang"), *metas.get("og:locale", ())):
+        code = iso_code(value)
+        if code:
+            return code
+    return None
+
+
+# Languages written in a script other than Latin, by script. A language not
+# listed here is taken to be written in Latin letters.
+_SCRIPTS = {
+    "arabic": {"fa", "ar", "ur", "ps", "ckb", "ku", "sd", "ug"},
+    "cyrillic": {"ru", "uk", "bg", "sr", "mk", "be", "kk", "ky", "mn", "tg"},
+    "greek": {"el"},
+    "hebrew": {"he", "yi"},
+    "cjk": {"zh", "ja", "ko"},
+    "devanagari": {"hi", "mr", "ne"},
+}
+
+
+def _script(code: str) -> str:
+    return next((name for name, codes in _SCRIPTS.items() if code in codes), "latin")
+
+
+def _language(declared: str | None, body: str) -> str | None:
+    """The declared language, unless the text is written in another script.
+
+    A page's own declaration beats a statistical guess (a dozen words of
+    Spanish are too few to tell from Portuguese), but site templates often
+    declare "en" whatever the article is written in; when the detected
+    language is written in another script than the declared one (Persian
+    text on an `lang="en"` page), the text wins.
+    """
+    detected = detect_language(body)
+    if declared is None:
+        return detected
+    if detected is None or _script(detected) == _script(declared):
+        return declared
+    return detected
+
+
+def _author(metas: dict[str, list[str]]) -> str | None:
+    """The author named by an `author` or `article:author` meta.
+
+    `article:author` is often a link to a profile page; a URL is not a name.
+    """
+    for value in (*metas.get("author", ()), *metas.get("article:author", ())):
+        name = _first_text(value)
+        if name and not re.match(r"(https?:)?//|www\.", name, re.IGNORECASE):
+            return name
+    return None
+
+
+def _headlines(tree: HtmlElement) -> list[str]:
+    """The text of the page's `<h1>` elements: the headline as shown."""
+    return [_first_text(h1.text_content()) for h1 in tree.iter("h1")]
 
 
 # --- the body and the site chrome around it ---------------------------------------------
 
 
-def _body_without_title(text: str, title: str) -> str:
-    """The extracted text, minus the headline trafilatura often repeats.
+def _body_without_heading(text: str, titles: Iterable[str | None], author: str | None) -> str:
+    """The extracted text, minus the heading trafilatura often repeats.
+
+    The heading is the headline (any of `titles`: the chosen title, og:title,
+    `<title>` with or without its " | Site" suffix, an `<h1>`) and the date
+    or byline line under it ("5 May 2024", "By Jane Roe | 5 May 2024").
+    Left in, they lead every snippet ("Tidal Energy Trials Begin 5 May 2024
+    Engineers ...") and index the title's words twice.
 
     The headline may come after a kicker line ("News", "Analysis", a section
-    name) placed above it on the page; the kicker goes too, but only when it
-    is short and the headline follows within the first few lines.
+    name) or a date line placed above it; those go too, but only when they
+    are short and the headline follows within the first few lines. The last
+    line of the text is never dropped as a date line.
     """
     lines = text.strip().splitlines()
-    wanted = title.casefold()
+    wanted = {_fold_heading(t) for t in _title_forms(titles)}
+    wanted.discard("")
     for i, line in enumerate(lines[:3]):
-        if " ".join(line.split()).casefold() == wanted:
-            if all(_is_kicker(k) for k in lines[:i]):
+        if _fold_heading(line) in wanted:
+            if all(_is_kicker(k) or _is_dateline(k, author) for k in lines[:i]):
                 lines = lines[i + 1:]
             break
+    for _ in range(2):
+        if len(lines) > 1 and _is_dateline(lines[0], author):
+            lines = lines[1:]
     return "\n".join(lines).strip()
+
+
+_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]+$")
+
+
+def _title_forms(titles: Iterable[str | None]) -> Iterator[str]:
+    """Each title, and a `<title>`-style "Headline | Site" without its site."""
+    for title in titles:
+        if title:
+            yield title
+            yield _SITE_SUFFIX.sub("", title)
+
+
+def _fold_heading(line: str) -> str:
+    return " ".join(line.split()).strip(" .:").casefold()
+
+
+# "By Jane Roe", "Por Ana Gómez", "Par Claire Martin", "نوشته علی رضایی". (Not
+# Persian "از": it also means "from" and opens ordinary sentences.)
+_BYLINE = re.compile(r"(?:by|por|par|نوشته)\s+(?P<names>.{1,60})", re.IGNORECASE)
+_NAME_JOINERS = frozenset({"and", "y", "e", "et", "de", "del", "la", "van", "von", "و"})
+# Words that may stand before a date on a date line.
+_DATE_LABEL = re.compile(
+    r"^(published|updated|posted|last\s+updated|publicado|actualizado|publié|mis\s+à\s+jour"
+    r"|تاریخ\s+انتشار|تاریخ)"
+    r"(\s+(on|el|le))?\s*:?\s*",
+    re.IGNORECASE,
+)
+
+
+def _is_dateline(line: str, author: str | None) -> bool:
+    """True for a short line made only of a date, a byline or the author's name.
+
+    Parts may be separated by `|`, `·` or `•`: "By Jane Roe | 5 May 2024".
+    Every part has to be one of these, so a sentence that merely contains a
+    date ("On 5 May 2024 the trial began.") is never a date line.
+    """
+    if len(line) > 100:
+        return False
+    folded_author = _fold_heading(author) if author else None
+    parts = [p for p in re.split(r"\s*[|·•]\s*", line.strip()) if p]
+    if not parts:
+        return False
+    for part in parts:
+        if _is_byline(part):
+            continue
+        if folded_author and _fold_heading(part) == folded_author:
+            continue
+        if parse_date(_DATE_LABEL.sub("", part, count=1)) is not None:
+            continue
+        return False
+    return True
+
+
+def _is_byline(part: str) -> bool:
+    """"By" and a few names: capitalized words, "and" between them, no sentence."""
+    m = _BYLINE.fullmatch(part)
+    if not m:
+        return False
+    words = m["names"].replace(",", " ").split()
+    if not 0 < len(words) <= 6 or words[-1].endswith((".", "!", "?", ":")):
+        return False
+    return all(not w[0].islower() or w in _NAME_JOINERS for w in words)
 
 
 def _is_kicker(line: str) -> bool:

@@ -3,13 +3,21 @@
 Each non-blank line is a JSON object::
 
     {"id": "a-1042", "title": "...", "date": "2022-05-28", "tags": ["interview"],
-     "body": "...", "url": "https://...", "kind": "analysis", "language": "en"}
+     "body": "...", "url": "https://...", "kind": "analysis", "language": "en",
+     "publication": "Eastbrook Policy Review", "author": "Samira Haddad"}
 
 `title` and `body` are required; `tags` may be a list of strings or one
-comma-separated string; `date`, `url`, `id`, `kind` and `language` may be
-left out. A record's `id`, when given, is the article's id everywhere (in
-the index and in its URL), so it must be unique in the file and fit in a URL
-path.
+comma-separated string; `date`, `url`, `id`, `kind`, `language`,
+`publication` and `author` may be left out. A record's `id`, when given, is
+the article's id everywhere (in the index and in its URL), so it must be
+unique in the file and fit in a URL path.
+
+`kind` is mapped to a canonical kind ("entrevista" is "Interview", see
+`index.kinds`); a kind the table does not know is kept, capitalized, since
+the export said so. `language` may be a code or a name ("es", "fa-IR",
+"Spanish"); without one, the body's language is detected. A body that opens
+with a byline lead ("Eastbrook Policy Review – Analysis: ...") loses it, and
+the lead fills `publication` and `kind` where the record leaves them out.
 
 Every line stands alone: a bad line becomes a `ReadError` carrying its line
 number and the rest of the file is still read. This module never raises for
@@ -27,7 +35,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from index.article import Article, ReadError, SourceText, stable_id
-from index.normalize import detect_language, normalize_tags, parse_date, split_tags
+from index.kinds import declared_kind, split_lead
+from index.language import language_of
+from index.normalize import normalize_tags, parse_date, split_tags
 
 #: What an explicit record id may look like: URL-path-safe characters only
 #: (RFC 3986 "unreserved", plus the colon), so it needs no escaping in links.
@@ -97,8 +107,17 @@ def _article(source: SourceText, line: str, number: int, ids: _Ids) -> Article:
     date = _date(record.get("date"))
     tags = normalize_tags(_tag_labels(record.get("tags")))
     url = _text_field(record, "url").strip() or None
-    kind = " ".join(_text_field(record, "kind").split()) or None
-    language = _text_field(record, "language").strip().lower() or detect_language(body)
+    kind = declared_kind(_text_field(record, "kind"))
+    publication = " ".join(_text_field(record, "publication").split()) or None
+    author = " ".join(_text_field(record, "author").split()) or None
+    lead = split_lead(body, confirmed=(publication,) if publication else ())
+    # A body that is nothing but a lead keeps it: a record needs a body.
+    if lead is not None and lead.text.strip():
+        body = lead.text.strip()
+        publication = publication or lead.publication
+        kind = kind or lead.kind
+    language = language_of(_text_field(record, "language"), body)
+    pages = _pages(record.get("pages"), len(body))
 
     if explicit_id is not None:
         article_id = explicit_id
@@ -120,7 +139,22 @@ def _article(source: SourceText, line: str, number: int, ids: _Ids) -> Article:
         kind=kind,
         language=language,
         url=url,
+        publication=publication,
+        author=author,
+        pages=pages,
     )
+
+
+def _pages(value, length: int) -> tuple[int, ...]:
+    """Page start offsets as an export writes them (a paged source's), or ()
+    when the value is not such a list: 0 first, then rising, inside the body."""
+    if not isinstance(value, list) or not value or len(value) > 100_000:
+        return ()
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return ()
+    if value[0] != 0 or any(b <= a for a, b in zip(value, value[1:])) or value[-1] >= length:
+        return ()
+    return tuple(value)
 
 
 def _parse(line: str) -> dict:

@@ -24,6 +24,12 @@ comment form, lists of other articles, footers. The body stops where the
 chrome starts (see `chrome_start`), because indexing another article's teaser
 would make this page a false hit for every search that teaser matches.
 
+The body's first paragraph often opens with a *byline lead*, "Strategic
+Council Online - Interview:": the publication and the kind, not article
+text. It becomes the article's `publication` and `kind` (a canonical kind,
+see `index.kinds`) and is cut from the body. A body of a single line counts,
+even a lone figure such as a price ("1010"): short articles are articles.
+
 This module must never raise for bad input and never invent a value: an
 unreadable date is None, a missing kind is None, and a file that is not an
 article becomes a `ReadError` with a reason a librarian can act on.
@@ -38,6 +44,7 @@ from collections.abc import Iterator
 from dateutil.parser import parserinfo
 
 from index.article import Article, ReadError, SourceText, Tag, stable_id
+from index.kinds import Lead, match_lead, split_lead
 from index.normalize import detect_language, normalize_tags, parse_date, split_tags
 
 #: A first line longer than this is a paragraph (or a file without line
@@ -76,6 +83,15 @@ _CHROME_MARKERS: tuple[re.Pattern[str], ...] = tuple(
         r"read\s+(more|also|next)(\s*:.*|\s*[.…»›>]*)",
         r"(últimas|ultimas)\s+(publicaciones|noticias|entradas)",
         r"(artículos|articulos|entradas|noticias)\s+relacionad[oa]s",
+        r"\d+\s+comentarios?",
+        r"(deja|dejar|escribe|escribir|publicar|enviar)\s+(un|tu)\s+comentario",
+        r"tu\s+dirección\s+de\s+correo(\s+electrónico)?\s+no\s+será\s+publicada\b.*",
+        r"(derniers|dernières)\s+(articles|publications|contenus|actualités)",
+        r"(articles|publications)\s+(similaires|liés|récents)",
+        r"(à|a)\s+lire\s+aussi\s*:?",
+        r"\d+\s+commentaires?",
+        r"(laisser|laissez|ajouter|écrire|publier)\s+un\s+commentaire",
+        r"votre\s+adresse\s+(e-?mail|courriel)\s+ne\s+sera\s+pas\s+publiée\b.*",
         r"[\d۰-۹]+\s+(دیدگاه|نظر)",
         r"(ارسال|ثبت|افزودن)\s+(دیدگاه|نظر)",
         r"(دیدگاه\u200c?ها|نظرات)\s*:?",
@@ -84,12 +100,13 @@ _CHROME_MARKERS: tuple[re.Pattern[str], ...] = tuple(
         r"(مطالب|اخبار)\s+(مرتبط|مشابه)",
         r"(آخرین|جدیدترین)\s+(مطالب|اخبار)",
         # Widgets and sharing bars.
-        r"loading(\.{0,3}|…)",
+        r"(loading|cargando|chargement)(\.{0,3}|…)",
         r"share(\s+this(\s+(article|post|page|story))?|\s+(on|via)\s+.{1,30})?\s*:?",
         r"tags?\s*:.*",
         # Footers.
         r"(©|\(c\)|copyright\b).*",
-        r".*\ball\s+rights\s+reserved\b.*",
+        r".*\b(all\s+rights\s+reserved|todos\s+los\s+derechos\s+reservados"
+        r"|tous\s+droits\s+réservés)\b.*",
         r"powered\s+by\b.*",
         r".*کلیه\s+حقوق.*محفوظ.*",
     )
@@ -117,14 +134,10 @@ _TRAILING_CHROME: tuple[re.Pattern[str], ...] = tuple(
 
 _DATE_WORDS = parserinfo()
 
-# "<Publication> – <Kind>:" at the start of a paragraph. A word may carry inner
-# hyphens or apostrophes ("Al-Monitor", "Reader's"); ZWNJ belongs to Persian words.
-_LEAD_SPAN = 160
-_WORD = r"[^\W\d_][\w\u200c]*(?:[-'’.&][\w\u200c]+)*"
-_LEAD = re.compile(
-    rf"(?P<pub>{_WORD}(?:\s+{_WORD}){{0,5}}?)\s*[-–—]\s*"
-    rf"(?P<kind>{_WORD}(?:\s+{_WORD}){{0,2}}?)\s*:"
-)
+# A line that is one figure: a price, a rate, a count ("1010", "$1,010.50",
+# "+2.3%", "۱۰۱۰"). Alone it can be a whole article (a price page), so it is
+# not dropped as trailing chrome when it is the only line of the body.
+_FIGURE = re.compile(r"[^\w\s]{0,3}\s?(?:\d{1,3}(?:[ ,.٬]\d{3})+|\d+)(?:[.,٫]\d+)?\s?[^\w\s]{0,3}")
 
 
 def read(source: SourceText) -> Iterator[Article | ReadError]:
@@ -161,9 +174,21 @@ def _read_one(source: SourceText) -> Article | ReadError:
 
     body_lines = rest[: chrome_start(rest)]
     while body_lines and _is_trailing_chrome(body_lines[-1]):
+        if len(body_lines) == 1 and _FIGURE.fullmatch(body_lines[0]):
+            break  # a one-figure article (a price line), not a page number
         body_lines.pop()
     if not body_lines:
         return fail("no article body")
+
+    # The lead is metadata: indexed as text, "Eastbrook Policy Review" would
+    # make every article of that publication a hit for "policy".
+    lead = split_lead(body_lines[0], _page_publications(rest[1:]))
+    if lead is not None:
+        body_lines[0] = lead.text
+        if not lead.text:
+            body_lines.pop(0)
+        if not body_lines:
+            return fail("no article body: the text is only a byline lead")
 
     body = "\n\n".join(body_lines)
     return Article(
@@ -173,23 +198,42 @@ def _read_one(source: SourceText) -> Article | ReadError:
         body=body,
         date=date,
         tags=tags,
-        kind=lead_kind(body_lines[0]),
+        kind=lead.kind if lead else None,
         language=detect_language(f"{title}\n{body}"),
+        publication=lead.publication if lead else None,
     )
 
 
+def _page_publications(lines: list[str]) -> set[str]:
+    """Publications the page names in kinded leads (its teasers, mostly).
+
+    They confirm a lead without a kind word at the start of the article
+    ("Eastbrook Policy Review – The ministry said ..."), which on its own
+    could as well be a dateline ("New York – The council voted ...").
+    """
+    found = set()
+    for line in lines:
+        lead = match_lead(line)
+        if lead is not None and lead.kind is not None:
+            found.add(lead.publication)
+    return found
+
+
 def lead_kind(paragraph: str) -> str | None:
-    """The article kind named by a `<Publication> – <Kind>:` lead, else None.
+    """The canonical kind named by a `<Publication> – <Kind>:` lead, else None.
 
     >>> lead_kind("Strategic Council Online - Interview: A Middle East expert said")
     'Interview'
+    >>> lead_kind("دیدبان سیاست – تحلیل: کاهش بارندگی")
+    'Analysis'
 
     Hyphen, en dash and em dash all count, with or without spaces around them.
     The kind must not start with a lower-case letter, which keeps ordinary
-    sentences ("He said - and rightly so: ...") from being read as a lead.
+    sentences ("He said - and rightly so: ...") from being read as a lead,
+    and must be a kind word `index.kinds.canonical_kind` knows.
     """
-    lead = _lead(paragraph)
-    return lead[1] if lead else None
+    lead = split_lead(paragraph)
+    return lead.kind if lead else None
 
 
 def chrome_start(paragraphs: list[str]) -> int:
@@ -226,14 +270,14 @@ def _first_marker(paragraphs: list[str]) -> int:
 
 def _first_teaser(paragraphs: list[str]) -> int:
     own = _lead(paragraphs[0]) if paragraphs else None
-    own_pub = _fold(own[0]) if own else None
+    own_pub = _fold(own.publication) if own else None
 
     def teaser_pub(j: int) -> str | None:
         """The publication of a teaser pair starting at line j, if there is one."""
         if j + 1 >= len(paragraphs) or not _is_title_like(paragraphs[j]):
             return None
         lead = _lead(paragraphs[j + 1])
-        return _fold(lead[0]) if lead else None
+        return _fold(lead.publication) if lead else None
 
     for j in range(1, len(paragraphs) - 1):
         pub = teaser_pub(j)
@@ -281,17 +325,14 @@ def _is_title_like(line: str) -> bool:
     )
 
 
-def _lead(paragraph: str) -> tuple[str, str] | None:
-    """(publication, kind) of a `<Publication> – <Kind>:` lead, else None."""
-    # A lead is short; looking at its first characters only also keeps the
-    # backtracking of `_LEAD` bounded on long hyphenated lines.
-    m = _LEAD.match(paragraph[:_LEAD_SPAN])
-    if not m:
-        return None
-    pub, kind = " ".join(m["pub"].split()), " ".join(m["kind"].split())
-    if pub[0].islower() or kind[0].islower():
-        return None
-    return pub, kind
+def _lead(paragraph: str) -> Lead | None:
+    """The `<Publication> – <Label>:` shape at the start of a paragraph, else None.
+
+    Any capitalized label counts here: a teaser's lead only has to look like
+    one to mark a teaser, whether or not its label is a known kind.
+    """
+    lead = match_lead(paragraph)
+    return lead if lead is not None and lead.label is not None else None
 
 
 def _date_line(line: str) -> tuple[dt.date, tuple[Tag, ...]] | None:
