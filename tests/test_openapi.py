@@ -52,7 +52,8 @@ def test_the_document_is_openapi_3_1_and_names_both_operations(live):
         assert r.headers["Content-Type"].startswith("application/json")
         doc = json.load(r)
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/api/search", "/api/articles/{article_id}"}
+    assert set(doc["paths"]) == {"/api/search", "/api/articles/{article_id}",
+                                 "/api/articles/{article_id}/citation"}
     search = doc["paths"]["/api/search"]["get"]
     names = {p["name"] for p in search["parameters"]}
     assert names == {"q", "tag", "not_tag", "from", "to", "undated", "sort", "page", "per_page",

@@ -1,4 +1,5 @@
-"""Whole result sets to take away: an Atom feed, CSV and JSON files.
+"""Whole result sets to take away: an Atom feed, CSV and JSON files, and
+citations (RIS and BibTeX) for a reference manager.
 
 A feed lets a reader follow a tag or a query in a feed reader: it is any
 search, newest first. The exports hold up to `EXPORT_LIMIT` results (a
@@ -6,7 +7,9 @@ setting), fetched page by page through the engine like any reader would.
 
 Documents are built with the standard library's serializers, which escape
 every value; nothing here writes markup by hand. A CSV cell that a
-spreadsheet would run as a formula is defused.
+spreadsheet would run as a formula is defused. Citations are written by
+`search.citation`; `article_citation_file` also answers for one article
+(`webui.views`, `webui.api`), so every citation download has the same headers.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, abort, current_app
 from flask import request as http_request
 
+from search.citation import BIBTEX, RIS, Citation, Format, cite_key
 from search.request import SearchRequest
-from search.results import Hit
+from search.results import ArticleView, Hit
 from webui import proxy
 from webui.backend import get_engine
 from webui.limits import search_request
@@ -161,3 +165,38 @@ def json_export():
                     mimetype="application/json", headers={
                         "Content-Disposition": f'attachment; filename="{_filename("json")}"',
                     })
+
+
+@bp.get("/export.ris", endpoint="ris")
+def ris_export():
+    """The result set as RIS citations, one record per article."""
+    return _citations_export(RIS)
+
+
+@bp.get("/export.bib", endpoint="bibtex")
+def bibtex_export():
+    """The result set as BibTeX citations, one entry per article."""
+    return _citations_export(BIBTEX)
+
+
+def _citations_export(fmt: Format) -> Response:
+    req, _ = search_request()
+    _, hits = _hits(req, current_app.config["EXPORT_LIMIT"], snippets=False)
+    return citation_file(fmt, [Citation.of(h) for h in hits], _filename(fmt.extension))
+
+
+def article_citation_file(article: ArticleView, fmt: Format) -> Response:
+    """One article's citation, named by its cite key (`doe2022harbour.bib`)."""
+    citation = Citation.of(article)
+    return citation_file(fmt, [citation], f"{cite_key(citation)}.{fmt.extension}")
+
+
+def citation_file(fmt: Format, citations: list[Citation], filename: str) -> Response:
+    """`citations` as a `fmt` file to download.
+
+    `filename` goes into the header as it is: callers make it of ASCII
+    letters, digits, dots and dashes (a cite key or `_filename`), so it
+    needs no quoting and cannot end the header.
+    """
+    return Response(fmt.write(citations), content_type=f"{fmt.media_type}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -115,6 +115,11 @@ _ARTICLE = "pages.article/"
 _SEGMENT_SAFE = "!$&'()*+,/:;=@"
 
 
+def citation_url(article_id: str, extension: str) -> str:
+    """An article's citation file (`extension` "ris" or "bib")."""
+    return url_for("pages.citation", article_id=article_id, extension=extension)
+
+
 def console_url() -> str:
     """The librarians' console (it asks for the password first)."""
     return url_for("admin.sources")

@@ -1,7 +1,8 @@
 """The public JSON API described as an OpenAPI 3.1 document.
 
-`document()` returns the description of `GET /api/search` and
-`GET /api/articles/{article_id}` as plain data; `webui.api` serves it at
+`document()` returns the description of `GET /api/search`,
+`GET /api/articles/{article_id}` and its `/citation` as plain data;
+`webui.api` serves it at
 `/api/openapi.json`, and `tests/test_openapi.py` has schemathesis hold the
 running server to it. The shapes written here mirror
 `search.results.SearchResults.to_json` and `ArticleView.to_json`: when one
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from search.citation import FORMATS
 from search.request import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
@@ -132,6 +134,10 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["value", "label", "count"],
         "properties": {
             "value": {"type": "string", "description": "Usable as `from` and `to`."},
+            "value_to": {"type": "string",
+                         "description": "Only on a group of years (a decade, century or "
+                                        "millennium): its last year, the `to` that goes "
+                                        "with `value` as `from`."},
             "label": {"type": "string"},
             "count": {"type": "integer", "minimum": 0},
         },
@@ -163,7 +169,8 @@ _SCHEMAS: dict[str, Any] = {
                         "type": "object",
                         "required": ["level", "buckets", "undated"],
                         "properties": {
-                            "level": {"type": "string", "enum": ["year", "month", "day"]},
+                            "level": {"type": "string", "enum": ["millennium", "century", "decade",
+                                                                "year", "month", "day"]},
                             "buckets": {"type": "array",
                                         "items": {"$ref": "#/components/schemas/DateBucket"}},
                             "undated": {"type": "integer", "minimum": 0},
@@ -269,6 +276,37 @@ def document() -> dict[str, Any]:
                     }],
                     "responses": {
                         "200": _json("Article", "The article."),
+                        "404": _json("Error", "No article has this id (any more)."),
+                        "500": _json("Error", "The archive could not answer."),
+                    },
+                },
+            },
+            "/api/articles/{article_id}/citation": {
+                "get": {
+                    "operationId": "getArticleCitation",
+                    "summary": "One article's citation, for a reference manager",
+                    "description": "The article as a RIS or BibTeX file (UTF-8), sent as an "
+                                   "attachment named by its cite key (`doe2022harbour.bib`). "
+                                   "An undated article has no year or date in it.",
+                    "parameters": [
+                        {"name": "article_id", "in": "path", "required": True,
+                         "description": "An id from a search hit.",
+                         "schema": {"type": "string", "minLength": 1}},
+                        _query_param("format", {"type": "string", "enum": list(FORMATS)},
+                                     "`ris` (EndNote, Zotero, Mendeley) or `bibtex` "
+                                     "(LaTeX, biblatex).", required=True),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The citation file.",
+                            "headers": {"Content-Disposition": {
+                                "description": "`attachment` with a file name of ASCII "
+                                               "letters and digits and the format's extension.",
+                                "schema": {"type": "string"}}},
+                            "content": {f.media_type: {"schema": {"type": "string"}}
+                                        for f in FORMATS.values()},
+                        },
+                        "400": _json("Error", "`format` is missing or not one of the two."),
                         "404": _json("Error", "No article has this id (any more)."),
                         "500": _json("Error", "The archive could not answer."),
                     },
