@@ -19,6 +19,7 @@ search side.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from whoosh.index import Index
 
-from index import embedding, store, vocabulary
+from index import embedding, store, vocabulary, whoosh_speed
 from index.article import Article, ReadError
 from index.document import to_document
 from index.formats import reader_for
@@ -43,6 +44,8 @@ from index.sources import (
     source_names,
     walk,
 )
+
+whoosh_speed.install()
 
 SOURCES_FILE = "sources.json"
 LAST_RUN_FILE = "last-run.json"
@@ -309,16 +312,32 @@ def _parse_all(found: list[FoundFile], skip_hashes: dict[str, str], options: Ind
     in worker processes while this one writes the index.
     """
     args = [(f, skip_hashes.get(f.path), options.max_bytes) for f in found]
+    batches = [args[i:i + PARSE_BATCH] for i in range(0, len(args), PARSE_BATCH)]
     if options.jobs > 1 and len(found) > 50:
         with ProcessPoolExecutor(options.jobs) as pool:
-            yield from pool.map(_parse_one_star, args, chunksize=16)
+            for parsed in pool.map(_parse_batch, batches):
+                yield from parsed
     else:
-        for a in args:
-            yield _parse_one(*a)
+        for batch in batches:
+            yield from _parse_batch(batch)
 
 
-def _parse_one_star(args) -> _Parsed | None:
-    return _parse_one(*args)
+#: Files parsed together: the meaning vectors of all their articles are made
+#: in one call, since the embedding model costs far more per call than per text.
+PARSE_BATCH = 32
+
+
+def _parse_batch(batch: list[tuple]) -> list[_Parsed | None]:
+    """`_parse_one` for each file of `batch`, with the vectors made at once."""
+    parsed = [_parse_one(*a) for a in batch]
+    articles = [a for p in parsed if p is not None for a in p.articles]
+    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
+    if made is None:
+        return parsed
+    vectors = iter(embedding.to_bytes(v) for v in made)
+    return [p if p is None or not p.articles else
+            dataclasses.replace(p, vectors=[next(vectors) for _ in p.articles])
+            for p in parsed]
 
 
 def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Parsed | None:
@@ -336,9 +355,7 @@ def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Pars
             (errors if isinstance(item, ReadError) else articles).append(item)
     except Exception as e:  # noqa: BLE001 -- a reader bug must not stop the run
         errors.append(ReadError(found.path, f"reader failed: {type(e).__name__}: {e}"))
-    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
-    vectors = [embedding.to_bytes(v) for v in made] if made is not None else []
-    return _Parsed(loaded, articles, errors, vectors=vectors)
+    return _Parsed(loaded, articles, errors)
 
 
 def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary,
@@ -363,7 +380,7 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
             # Lose nothing: an unreadable new version keeps the old articles.
             summary.warnings.append(Failure(path, "kept the previously indexed version"))
         return
-    if loaded.text is not None and loaded.text.encoding != "utf-8":
+    if loaded.text is not None and loaded.text.encoding not in ("utf-8", "binary"):
         summary.warnings.append(Failure(path, f"not UTF-8; decoded as {loaded.text.encoding}"))
     if old is not None and not fresh:
         writer.delete_by_term("source", path)

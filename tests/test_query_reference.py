@@ -188,7 +188,13 @@ def _read_pages(paths: list[Path]) -> list[Article]:
 
 @pytest.fixture(scope="module")
 def sample() -> Archive:
-    return Archive(_read_pages([SEED, *sorted(SAMPLE_PAGES.glob("*.txt"))]))
+    # The English and Persian pages: FTS5's one Porter stemmer is the reference
+    # for English, and Persian is not stemmed by either. Spanish and French
+    # pages are stemmed as Spanish and French by Archivist, where FTS5 would
+    # stem them as English ("énergie" meeting "energy"); tests/test_languages.py
+    # covers them.
+    pages = _read_pages([SEED, *sorted(SAMPLE_PAGES.glob("*.txt"))])
+    return Archive([a for a in pages if a.language in ("en", "fa")])
 
 
 @pytest.fixture(scope="module")
