@@ -44,8 +44,10 @@ from index.document import split_labels
 from search import explain as explain_mod
 from search import facets, ranking, recency, snippets
 from search import semantic as semantic_mix
+from search.autocomplete import Completion, CompletionIndex, PerGeneration, completions
 from search.columns import Columns
 from search.compiler import Compiler, has_text_terms, highlight_terms
+from search.languages import language_name
 from search.lru import LRU
 from search.places import Places
 from search.plan import QueryPlan, plan
@@ -104,7 +106,7 @@ class _Generation:
         if self._compiler is None:
             cols = self.columns
             self._compiler = Compiler(_LazyVocabulary(self, s), cols.tag_keys_folded,
-                                      cols.tag_keys_prefixed)
+                                      cols.tag_keys_prefixed, tuple(cols.languages.values))
         return self._compiler
 
 
@@ -357,7 +359,13 @@ class Engine:
         for key in request.not_tags:
             tag_mask &= ~cols.docs_with_tag(key)
         date_mask = _date_mask(cols, request)
-        found = self._match(read, gen, s, tag_mask & date_mask)
+        kind_mask = cols.kinds.mask(request.kinds)
+        language_mask = cols.languages.mask(request.languages)
+        # The kind and language masks stay apart: each of those facets counts
+        # as if its own choice were not made (its values are alternatives).
+        choices = _both(kind_mask, language_mask)
+        filters = _both(tag_mask & date_mask, choices)
+        found = self._match(read, gen, s, filters, request.languages)
 
         if (len(found.docs) < SUGGEST_BELOW and read.words and not request.verbatim):
             # Little or nothing found: try the text with its unknown words
@@ -367,7 +375,7 @@ class Engine:
             if fixes:
                 better_text = apply(request.q, fixes)
                 better = plan(better_text)
-                again = self._match(better, gen, s, tag_mask & date_mask)
+                again = self._match(better, gen, s, filters, request.languages)
                 if len(again.docs) > len(found.docs):
                     read, found = better, again
                     results.corrected, results.corrected_from = better_text, request.q
@@ -418,8 +426,16 @@ class Engine:
         results.tag_facet = facets.tag_facet(
             cols, docs, request.tags, lambda i: cols.label(i, partial(cols.stored, s))
         )
-        undated = int(np.count_nonzero(text_mask & tag_mask & (cols.day < 0)))
+        undated = int(np.count_nonzero(_both(text_mask & tag_mask, choices) & (cols.day < 0)))
         results.date_facet = facets.date_facet(cols, docs, undated, request.start, request.end)
+        if cols.newest_day > 0:
+            results.newest_date = dt.date.fromordinal(cols.newest_day)
+        base = text_mask & tag_mask & date_mask
+        results.kind_facet = facets.choice_facet(
+            cols.kinds, np.flatnonzero(_both(base, language_mask)), request.kinds)
+        results.language_facet = facets.choice_facet(
+            cols.languages, np.flatnonzero(_both(base, kind_mask)), request.languages,
+            label=language_name)
 
         if (request.q and read.words and results.corrected is None
                 and (total < SUGGEST_BELOW or found.partial_note)):
@@ -437,7 +453,7 @@ class Engine:
         return vector
 
     def _match(self, read: QueryPlan, gen: _Generation, s: Searcher,
-               filters: np.ndarray) -> _Found:
+               filters: np.ndarray, languages: tuple[str, ...] = ()) -> _Found:
         """The documents `read` finds among `filters`, with their scores.
 
         A short all-words search that finds nothing is tried again ranked by
@@ -448,7 +464,7 @@ class Engine:
         compiler = gen.compiler(s)
         frequency = partial(_frequency, cols, s.reader())
         compiled = compiler.compile(read.root, most=read.ranked_by_most, frequency=frequency,
-                                    strict=False)
+                                    strict=False, languages=languages)
         found = _Found(compiled.query, None, None, np.zeros(0, dtype=np.int64), compiled.notes)
         if compiled.query is None:
             found.docs = np.flatnonzero(cols.live & filters)
@@ -460,7 +476,8 @@ class Engine:
             found.partial_note = (f"Ranked by how many of {_quoted(read)} each article has; "
                                   "those with more of them come first.")
         elif len(found.docs) == 0:
-            loose = compiler.compile(read.root, most=True, frequency=frequency)
+            loose = compiler.compile(read.root, most=True, frequency=frequency,
+                                     languages=languages)
             if loose.query is not None and loose.query != compiled.query:
                 match = evaluate(loose.query, cols, s)
                 more = np.flatnonzero(match.mask & filters)
@@ -641,7 +658,10 @@ class Engine:
             mask &= cols.docs_with_tag(key)
         for key in request.not_tags:
             mask &= ~cols.docs_with_tag(key)
-        compiled = gen.compiler(s).compile(plan(request.q).root).query
+        mask = _both(mask, _both(cols.kinds.mask(request.kinds),
+                                 cols.languages.mask(request.languages)))
+        compiled = gen.compiler(s).compile(plan(request.q).root,
+                                           languages=request.languages).query
         if compiled is not None:
             mask &= evaluate(compiled, cols, s).mask
         return mask
@@ -666,6 +686,47 @@ class Engine:
             "last_update": _last_update(gen),
         }
 
+    # -- search-box completions ----------------------------------------------
+
+    def complete(self, text: str, limit: int = 8) -> list[Completion]:
+        """Up to `limit` (at most 8) ways to finish `text` as typed in the
+        search box (`search.autocomplete`); none when nothing is indexed.
+
+        The titles, phrases and tags they come from are gathered once per
+        index generation, by the first call that needs them.
+        """
+        opened = self._open()
+        if opened is None:
+            return []
+        gen, s = opened
+        # Not `Columns.memo`: that LRU's other entries would push this out,
+        # and building it again costs a whole pass over the stored titles.
+        kept = self.__dict__.setdefault("_completion_indexes", PerGeneration())
+        try:
+            index = kept.get(gen.key, partial(self._completion_index, gen, s))
+            return completions(index, gen.vocabulary(s), text, limit)
+        except Exception:  # noqa: BLE001  suggestions are a courtesy, never a failure
+            return []
+
+    def _completion_index(self, gen: _Generation, s: Searcher) -> CompletionIndex:
+        """Every live article's title (newest first) and every tag's label
+        and count, read once, as `search.autocomplete` needs them."""
+        cols = gen.columns
+        rows = []
+        labels: dict[str, str] = {}
+        for docnum, fields in s.reader().iter_docs():
+            if not cols.live[docnum]:
+                continue
+            rows.append((int(cols.newest_rank[docnum]), fields.get("id", ""),
+                         fields.get("title") or ""))
+            for tag in _tags(fields):
+                labels.setdefault(tag.key, tag.label)
+        rows.sort()
+        return CompletionIndex.build(
+            ((article_id, title) for _rank, article_id, title in rows),
+            ((key, labels.get(key, key), len(docs))
+             for key, docs in zip(cols.tag_keys, cols.tag_docs, strict=True)))
+
 
 # -- helpers -----------------------------------------------------------------
 
@@ -687,6 +748,13 @@ def _close(s: Searcher) -> None:
         s.close()
     except Exception:  # noqa: BLE001  already closed, or its files are gone
         pass
+
+
+def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """`a & b`, where None stands for "no filter"."""
+    if a is None:
+        return b
+    return a if b is None else a & b
 
 
 def _date_mask(cols: Columns, request: SearchRequest) -> np.ndarray:

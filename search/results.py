@@ -125,10 +125,12 @@ class TagFacet:
 
 @dataclass
 class DateBucket:
-    """One bar of a date histogram: a year, a month or a day.
+    """One bar of a date histogram: a year, a month, a day, or a decade
+    (century, millennium) when the years are too many to show one by one.
 
     `value` is how the period is written in a request (`2022`, `2022-05`,
-    `2022-05-28`), so `request.with_dates(b.value, b.value)` narrows to it;
+    `2022-05-28`); for a group of years `value_to` is its last year, and
+    `request.with_dates(*b.bounds)` narrows to the bucket either way.
     `start` and `end` are its first and last day.
     """
 
@@ -137,6 +139,12 @@ class DateBucket:
     count: int
     start: dt.date
     end: dt.date
+    value_to: str = ""
+
+    @property
+    def bounds(self) -> tuple[str, str]:
+        """The `from` and `to` of a request narrowed to this bucket."""
+        return self.value, self.value_to or self.value
 
 
 @dataclass
@@ -147,6 +155,7 @@ class DateFacet:
     filters: what `undated=only` would show.
     """
 
+    #: "day", "month", "year", "decade", "century" or "millennium".
     level: str = "year"
     buckets: list[DateBucket] = field(default_factory=list)
     undated: int = 0
@@ -172,6 +181,9 @@ class SearchResults:
     hits: list[Hit] = field(default_factory=list)
     tag_facet: TagFacet = field(default_factory=TagFacet)
     date_facet: DateFacet = field(default_factory=DateFacet)
+    #: Kinds and languages of the results, counted without their own filter.
+    kind_facet: TagFacet = field(default_factory=TagFacet)
+    language_facet: TagFacet = field(default_factory=TagFacet)
     suggestion: str | None = None
     partial_match_note: str | None = None
     messages: list[str] = field(default_factory=list)
@@ -184,6 +196,9 @@ class SearchResults:
     filter_labels: dict[str, str] = field(default_factory=dict)
     #: True when the engine answered from its cache of recent answers.
     from_cache: bool = False
+    #: The date of the archive's newest dated article (not of these results),
+    #: so date shortcuts can count back from it; None when nothing is dated.
+    newest_date: dt.date | None = None
 
     @property
     def first(self) -> int:
@@ -213,10 +228,13 @@ class SearchResults:
                     for v in self.tag_facet.values
                 ],
                 "tags_total": self.tag_facet.total_distinct,
+                "kinds": _choices(self.kind_facet),
+                "languages": _choices(self.language_facet),
                 "dates": {
                     "level": self.date_facet.level,
                     "buckets": [
-                        {"value": b.value, "label": b.label, "count": b.count}
+                        {"value": b.value, "label": b.label, "count": b.count,
+                         **({"value_to": b.value_to} if b.value_to else {})}
                         for b in self.date_facet.buckets
                     ],
                     "undated": self.date_facet.undated,
@@ -273,3 +291,8 @@ class ArticleView:
             "author": self.author,
             **({"paragraph_pages": list(self.paragraph_pages)} if self.paragraph_pages else {}),
         }
+
+
+def _choices(facet: TagFacet) -> list[dict]:
+    return [{"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+            for v in facet.values]

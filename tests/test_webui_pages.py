@@ -366,7 +366,8 @@ def test_persian_text_is_marked_for_direction(client):
 def test_hostile_text_is_inert(client, url):
     _, doc = get_page(client, url)
     scripts = doc.xpath("//script")
-    assert [s.get("src") for s in scripts] == ["/static/htmx.min.js", "/static/app.js"]
+    assert [s.get("src") for s in scripts] == ["/static/htmx.min.js", "/static/app.js",
+                                               "/static/complete.js"]
     assert not doc.xpath("//img | //iframe | //svg[not(@class='histogram')] | //style")
     for el in doc.iter():
         for name, value in el.attrib.items():

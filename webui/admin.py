@@ -189,6 +189,7 @@ def _admin_globals():
             "css": url_for("static", filename="admin.css"),
             "js": url_for("static", filename="admin.js"),
             "htmx": url_for("static", filename="htmx.min.js"),
+            "icon": url_for("static", filename="favicon.svg"),
             "home": url_for("pages.search") if "pages" in current_app.blueprints else "/",
         },
         "signed_in": auth.password_hash() is not None and auth.signed_in(),

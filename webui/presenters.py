@@ -18,15 +18,19 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import jdatetime
 from markupsafe import Markup
 
-from search.request import SearchRequest
+from search.autocomplete import Completion
+from search.languages import language_name
+from search.request import SearchRequest, date_bounds
 from search.results import ArticleView, Hit, HitTag, SearchResults
 from search.snippets import MAX_SNIPPETS
 from webui import histogram
 from webui.links import (
     api_search_url,
     article_url,
+    citation_url,
     excel_csv_url,
     export_url,
     search_url,
@@ -107,6 +111,12 @@ class HitView:
     snippets: list[Markup]
     #: "Why this result": the score's parts, nested (None when not explained).
     why: WhyLine | None = None
+    #: The page each snippet comes from ("p. 12"), one per snippet; "" when
+    #: the article has no pages (anything but a PDF).
+    snippet_pages: list[str] = field(default_factory=list)
+    #: The date in the Solar Hijri calendar, for Persian articles ("۷ خرداد ۱۴۰۱").
+    date_solar: str | None = None
+    publication: str | None = None
 
 
 @dataclass
@@ -164,6 +174,8 @@ class DateControls:
     all_dates_url: str | None
     undated_count: int
     undated_link: Link | None
+    #: What the quick ranges count back from ("Newest article: June 1987").
+    quick_note: str = ""
 
 
 @dataclass
@@ -203,8 +215,17 @@ class SearchPage:
     csv_url: str
     excel_csv_url: str
     json_url: str
+    #: The result set as citations for a reference manager.
+    ris_url: str
+    bibtex_url: str
     api_url: str
     title: str
+    #: On a phone the filters sit above the results: this link at the foot
+    #: of the open panel goes down to them (None when there are none).
+    results_link: Link | None = None
+    #: The Kind and Language facets (empty when there is nothing to choose).
+    kinds: list[TagOption] = field(default_factory=list)
+    languages: list[TagOption] = field(default_factory=list)
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -218,6 +239,23 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 def date_text(d: dt.date | None) -> str | None:
     """A date as readers write it: `28 May 2022`."""
     return f"{d.day} {d:%B %Y}" if d else None
+
+
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def solar_text(d: dt.date | None) -> str | None:
+    """A date in the Solar Hijri calendar, in Persian ("۷ خرداد ۱۴۰۱")."""
+    if d is None:
+        return None
+    j = jdatetime.date.fromgregorian(date=d)
+    month = jdatetime.date.j_months_fa[j.month - 1]
+    return f"{j.day} {month} {j.year}".translate(_PERSIAN_DIGITS)
+
+
+def _solar_for(language: str | None, d: dt.date | None) -> str | None:
+    """The Solar Hijri date beside the Gregorian one, for Persian articles."""
+    return solar_text(d) if language == "fa" else None
 
 
 def _tag_links(tags: list[HitTag], request: SearchRequest) -> list[Link]:
@@ -243,7 +281,15 @@ def hit_view(hit: Hit, request: SearchRequest) -> HitView:
         tags=_tag_links(hit.tags, request),
         snippets=list(hit.snippets[:MAX_SNIPPETS]),
         why=why_lines(hit.explanation) if hit.explanation is not None else None,
+        snippet_pages=_page_labels(hit.snippet_pages, len(hit.snippets[:MAX_SNIPPETS])),
+        date_solar=_solar_for(hit.language, hit.date),
+        publication=hit.publication,
     )
+
+
+def _page_labels(pages: list[int], n: int) -> list[str]:
+    """A label for each of `n` snippets: `p. 12` where its page is known, else ""."""
+    return [f"p. {pages[i]}" if i < len(pages) else "" for i in range(n)]
 
 
 def _chips(request: SearchRequest, labels: dict[str, str]) -> list[Chip]:
@@ -266,7 +312,37 @@ def _chips(request: SearchRequest, labels: dict[str, str]) -> list[Chip]:
     elif request.undated == "exclude":
         chips.append(Chip("undated", "Dated only", search_url(request.with_undated("include")),
                           "Show undated articles too", "chip-undated"))
+    for kind in request.kinds:
+        chips.append(Chip("kind", f"Kind: {kind}", search_url(request.without_kind(kind)),
+                          f"Remove the filter kind {kind}", f"chip-kind-{kind}"))
+    for code in request.languages:
+        name = language_name(code)
+        chips.append(Chip("language", f"Language: {name}",
+                          search_url(request.without_language(code)),
+                          f"Remove the filter language {name}", f"chip-language-{code}"))
     return chips
+
+
+def _choice_options(facet, chosen: tuple[str, ...], name: str, add, drop) -> list[TagOption]:
+    """Rows of a facet whose values are alternatives (kinds, languages):
+    each toggles its value in or out of the request's choices. Offered only
+    when there is a choice to make (two values, or one chosen)."""
+    values = facet.values
+    if len(values) < 2 and not chosen:
+        return []
+    rows = []
+    for v in values:
+        what = v.label
+        if v.selected:
+            url, text = search_url(drop(v.value)), f"Remove the filter {name} {what}"
+        else:
+            url = search_url(add(v.value))
+            text = f"Show {name} {what} too" if chosen else \
+                f"Show only {name} {what} ({plural(v.count, 'article')})"
+        rows.append(TagOption(key=v.value, label=what, count=v.count, selected=v.selected,
+                              toggle_url=url, toggle_description=text, exclude_url=None,
+                              exclude_description="", focus_key=f"{name}-{v.value}"))
+    return rows
 
 
 def _range_text(request: SearchRequest) -> str:
@@ -368,21 +444,46 @@ def pagination(results: SearchResults, request: SearchRequest, max_page: int) ->
     )
 
 
-def _quick_ranges(request: SearchRequest, today: dt.date) -> list[Link]:
-    start_month = (today.year * 12 + today.month - 1) - 11
-    first = f"{start_month // 12:04d}-{start_month % 12 + 1:02d}"
-    last = f"{today.year:04d}-{today.month:02d}"
-    year = f"{today.year:04d}"
-    ranges = [("Last 12 months", first, last), ("This year", year, year)]
-    return [
-        Link(label=label, url=search_url(request.with_dates(a, b)),
-             current=request.date_from == a and request.date_to == b,
-             description=f"Only articles dated {a} to {b}")
-        for label, a, b in ranges
+def _quick_ranges(request: SearchRequest, newest: dt.date | None) -> list[Link]:
+    """Date shortcuts counted back from the archive's newest article, not from
+    today: on an archive that ends in 1987 "last 12 months" of the calendar
+    would find nothing. A range equal to one before it (the latest year and
+    the last 12 months, when the newest article is from December) is left out."""
+    if newest is None or newest.year < 1000:  # before 1000 no date can be typed
+        return []
+    end_month = newest.year * 12 + newest.month - 1
+    start_month = end_month - 11
+    year = f"{newest.year:04d}"
+    ranges = [
+        ("Latest year", year, year, f"Only articles from {newest.year}, "
+                                    "the year of the newest article"),
+        ("Last 12 months", f"{start_month // 12:04d}-{start_month % 12 + 1:02d}",
+         f"{newest.year:04d}-{newest.month:02d}",
+         f"Only articles from {_month_text(start_month)} to {_month_text(end_month)}, "
+         "the 12 months up to the newest article"),
+        ("Last 5 years", f"{max(newest.year - 4, 1000):04d}", year,
+         f"Only articles from {max(newest.year - 4, 1000)} to {newest.year}, "
+         "the 5 years up to the newest article"),
     ]
+    out: list[Link] = []
+    seen: set[tuple[dt.date, dt.date]] = set()
+    for label, a, b, description in ranges:
+        first, last = date_bounds(a), date_bounds(b)
+        if first is None or last is None or (first[0], last[1]) in seen:
+            continue  # a year no reader can type, or the same days as a shortcut before
+        seen.add((first[0], last[1]))
+        out.append(Link(label=label, url=search_url(request.with_dates(a, b)),
+                        current=request.date_from == a and request.date_to == b,
+                        description=description))
+    return out
 
 
-def _dates(results: SearchResults, request: SearchRequest, today: dt.date) -> DateControls:
+def _month_text(month: int) -> str:
+    """Months since year 0 as readers write them: `Jun 1987`."""
+    return f"{dt.date(month // 12, month % 12 + 1, 1):%b %Y}"
+
+
+def _dates(results: SearchResults, request: SearchRequest) -> DateControls:
     facet = results.date_facet
     has_range = bool(request.date_from or request.date_to)
     undated_link = None
@@ -393,10 +494,12 @@ def _dates(results: SearchResults, request: SearchRequest, today: dt.date) -> Da
         chart=histogram.build(facet, request),
         date_from=request.date_from,
         date_to=request.date_to,
-        quick=_quick_ranges(request, today),
+        quick=_quick_ranges(request, results.newest_date),
         all_dates_url=search_url(request.without_dates()) if has_range else None,
         undated_count=facet.undated,
         undated_link=undated_link,
+        quick_note=(f"Newest article: {results.newest_date:%B %Y}"
+                    if results.newest_date else ""),
     )
 
 
@@ -418,6 +521,11 @@ def _relaxations(request: SearchRequest, labels: dict[str, str],
         candidates.append(("without the date filter", request.without_dates()))
     if request.undated != "include":
         candidates.append(("with dated and undated articles", request.with_undated("include")))
+    for kind in request.kinds:
+        candidates.append((f"without the kind {kind}", request.without_kind(kind)))
+    for code in request.languages:
+        candidates.append((f"in any language, not only {language_name(code)}",
+                           request.without_language(code)))
     if len(candidates) > 1 and request.q:
         candidates.append((f"for \u201c{request.q}\u201d with no filters", request.cleared()))
     out = []
@@ -453,14 +561,12 @@ def search_page(
     messages: list[str] = (),
     count: Callable[[SearchRequest], int] | None = None,
     max_page: int = 1000,
-    today: dt.date | None = None,
 ) -> SearchPage:
     """The view data of one search page.
 
     `count(request)` tells how many results another request has; it is used
     only when nothing matched, to say what dropping each filter would give.
     """
-    today = today or dt.date.today()
     labels = {**results.filter_labels, **{v.value: v.label for v in results.tag_facet.values}}
     zero = results.total == 0
     searched_for = None
@@ -505,7 +611,7 @@ def search_page(
         more_tags=results.tag_facet.total_distinct > len(results.tag_facet.values),
         tag_finder_action=tag_finder_action(),
         finder_fields=[(k, v) for k, v in request.to_params() if k != "page"],
-        dates=_dates(results, request, today),
+        dates=_dates(results, request),
         sorts=_sorts(request),
         page_sizes=_page_sizes(request),
         pagination=pagination(results, request, max_page),
@@ -519,8 +625,16 @@ def search_page(
         csv_url=export_url("exports.csv", request),
         excel_csv_url=excel_csv_url(request),
         json_url=export_url("exports.json", request),
+        ris_url=export_url("exports.ris", request),
+        bibtex_url=export_url("exports.bibtex", request),
         api_url=api_search_url(request),
         title=title,
+        results_link=(Link(label=f"Show {plural(results.total, 'result')}", url="#results")
+                      if results.hits else None),
+        kinds=_choice_options(results.kind_facet, request.kinds, "kind",
+                              request.with_kind, request.without_kind),
+        languages=_choice_options(results.language_facet, request.languages, "language",
+                                  request.with_language, request.without_language),
     )
 
 
@@ -539,6 +653,14 @@ class ArticlePage:
     related: list[HitView]
     highlighted: bool
     source_url: str | None
+    #: The article's citation files ("RIS", "BibTeX").
+    citations: list[Link] = field(default_factory=list)
+    #: One per paragraph: "Page 3" before the first paragraph of each page of
+    #: a paged article (a PDF), "" everywhere else.
+    page_marks: list[str] = field(default_factory=list)
+    #: The Solar Hijri date of a Persian article, and its language's name.
+    date_solar: str | None = None
+    language: str | None = None
 
 
 def article_page(article: ArticleView, request: SearchRequest,
@@ -562,7 +684,25 @@ def article_page(article: ArticleView, request: SearchRequest,
         related=[hit_view(h, request) for h in related],
         highlighted=bool(request.q),
         source_url=_safe_url(article.url),
+        citations=[
+            Link(label="RIS", url=citation_url(article.id, "ris"),
+                 description="This article's citation for EndNote, Zotero or Mendeley"),
+            Link(label="BibTeX", url=citation_url(article.id, "bib"),
+                 description="This article's citation for LaTeX and BibTeX"),
+        ],
+        page_marks=_page_marks(article.paragraph_pages, len(article.paragraphs)),
+        date_solar=_solar_for(article.language, article.date),
+        language=language_name(article.language) if article.language else None,
     )
+
+
+def _page_marks(pages: list[int], n: int) -> list[str]:
+    """For each of `n` paragraphs starting on `pages`: `Page N` where page N begins, else ""."""
+    marks = []
+    for i in range(n):
+        starts = i < len(pages) and (i == 0 or pages[i] != pages[i - 1])
+        marks.append(f"Page {pages[i]}" if starts else "")
+    return marks
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -571,3 +711,50 @@ def _safe_url(url: str | None) -> str | None:
     if url and url.strip().lower().startswith(("http://", "https://")):
         return url.strip()
     return None
+
+
+# -- search-box suggestions ------------------------------------------------------
+
+
+#: What an option says it does, by kind (plain searches say nothing).
+COMPLETION_KIND_LABELS = {"phrase": "", "word": "", "tag": "Tag", "title": "Article"}
+
+
+@dataclass
+class CompletionOption:
+    """One suggestion under the search box, as printed.
+
+    `id` is the element id the box points at (`aria-activedescendant`);
+    `query` is the text the box holds once the option is chosen; `in_page`
+    is True when `url` is a search (shown by swapping the results region),
+    False for an article page.
+    """
+
+    id: str
+    text: str
+    kind: str
+    kind_label: str
+    url: str
+    query: str
+    in_page: bool
+
+
+def completion_options(completions: list[Completion],
+                       request: SearchRequest) -> list[CompletionOption]:
+    """The options for `completions` of `request`'s text, each with its link:
+    a search keeps the request's filters, a tag is added to them, a title
+    opens its article (with the search typed so far, for the way back)."""
+    options = []
+    for n, c in enumerate(completions, 1):
+        searched = request.with_query(c.query)
+        if c.article_id is not None:
+            url = article_url(c.article_id, searched if c.query else None)
+        elif c.tag is not None:
+            url = search_url(searched.with_tag(c.tag))
+        else:
+            url = search_url(searched)
+        options.append(CompletionOption(
+            id=f"q-option-{n}", text=c.text, kind=c.kind,
+            kind_label=COMPLETION_KIND_LABELS.get(c.kind, ""), url=url,
+            query=c.query if c.article_id is None else request.q, in_page=c.article_id is None))
+    return options

@@ -1,4 +1,5 @@
-"""The reader's pages: search (also the landing page), article, tag finder.
+"""The reader's pages: search (also the landing page), article, tag finder,
+and an article's citation files.
 
 Each view reads the search state from the URL (`webui.limits`), asks the
 engine, hands the answer to a presenter and renders. The search view answers
@@ -15,9 +16,11 @@ import dataclasses
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request
 
+from search.citation import EXTENSIONS
 from search.request import SearchRequest
 from webui import htmx, presenters
 from webui.backend import get_engine
+from webui.exports import article_citation_file
 from webui.limits import search_request
 from webui.links import console_url, search_url, tag_finder_action
 
@@ -30,6 +33,9 @@ TAG_MATCHES = "tag-matches"
 RELATED = 5
 #: How many tags the tag finder lists.
 TAG_MATCHES_LIMIT = 40
+#: What a reader is told for an unknown article id (or its citation).
+NO_ARTICLE = ("There is no article with this id in the archive. "
+              "It may have been removed when the archive was re-indexed.")
 
 
 def _empty_index_page():
@@ -84,11 +90,19 @@ def article(article_id: str):
     engine = get_engine()
     view = engine.get(article_id, q=req.q or None)
     if view is None:
-        abort(404, description="There is no article with this id in the archive. "
-                               "It may have been removed when the archive was re-indexed.")
+        abort(404, description=NO_ARTICLE)
     related = engine.more_like(article_id, RELATED)
     page = presenters.article_page(view, req, related)
     return htmx.add_vary(make_response(render_template("article.html", view=page, q=req.q)))
+
+
+@bp.get("/articles/<article_id>/cite.<any(ris, bib):extension>", endpoint="citation")
+def article_citation(article_id: str, extension: str):
+    """One article's citation as a RIS or BibTeX file for a reference manager."""
+    view = get_engine().get(article_id)
+    if view is None:
+        abort(404, description=NO_ARTICLE)
+    return article_citation_file(view, EXTENSIONS[extension])
 
 
 @bp.get("/tags")
@@ -107,3 +121,30 @@ def tags():
             fields=[(k, v) for k, v in req.to_params() if k != "page"],
         )
     return htmx.add_vary(make_response(body))
+
+
+#: The id of the search box's list of suggestions, which `_complete.html` fills.
+COMPLETIONS = "q-options"
+#: How long a browser may reuse a list of suggestions (typing back over a
+#: word asks again for nothing). They change only with the index.
+COMPLETIONS_MAX_AGE = 60
+
+
+@bp.get("/complete")
+def complete():
+    """Suggestions for the search box as typed: the options of its listbox.
+
+    Only htmx asks for them, to fill the list under the box. A fragment is
+    never a page: a reader who lands on this address (a shared link, scripts
+    off) is sent on to the search it describes. Both answers vary on the
+    htmx headers, so no cache hands one out for the other; the fragment may
+    be kept for `COMPLETIONS_MAX_AGE` seconds by the reader's browser only.
+    """
+    req, _ = search_request()
+    if not htmx.wants_fragment(request, COMPLETIONS):
+        return htmx.add_vary(redirect(search_url(req), code=303))
+    options = presenters.completion_options(get_engine().complete(req.q), req)
+    response = make_response(render_template("_complete.html", options=options))
+    response.cache_control.private = True
+    response.cache_control.max_age = COMPLETIONS_MAX_AGE
+    return htmx.add_vary(response)

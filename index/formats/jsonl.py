@@ -152,7 +152,8 @@ def _pages(value, length: int) -> tuple[int, ...]:
         return ()
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return ()
-    if value[0] != 0 or any(b <= a for a, b in zip(value, value[1:])) or value[-1] >= length:
+    if value[0] != 0 or any(b <= a for a, b in zip(value, value[1:], strict=False)) \
+            or value[-1] >= length:
         return ()
     return tuple(value)
 

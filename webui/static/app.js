@@ -47,6 +47,29 @@
   }
   narrow.addEventListener("change", function () { fitFacets(document); });
 
+  // On a phone a chosen filter must show its results, not the panel again:
+  // the panel closes and the results get focus, scrolled to if they are out
+  // of sight. Without script, the panel's "Show N results" link does the same.
+  var fromFacets = false;
+
+  function showResults() {
+    var region = document.getElementById(REGION);
+    var results = document.getElementById("results");
+    if (!region || !results) return;
+    facetsOpen = false;
+    var details = region.querySelector("details[data-collapsible]");
+    if (details) details.open = false;
+    results.focus({ preventScroll: true });
+    if (region.getBoundingClientRect().top < 0) region.scrollIntoView({ block: "start" });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-to-results]");
+    if (!link || !narrow.matches) return;
+    event.preventDefault();
+    showResults();
+  });
+
   // -- the date chart: its bars are SVG links, which htmx does not boost -----------------
 
   document.addEventListener("click", function (event) {
@@ -72,6 +95,9 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     var active = document.activeElement;
     var region = document.getElementById(REGION);
+    var source = event.detail && event.detail.elt;
+    fromFacets = !!((source && source.closest && source.closest("#facets")) ||
+                    (active && active.closest && active.closest("#facets")));
     if (region && active && region.contains(active)) remember(active);
     else if (!(event.detail && event.detail.elt && event.detail.elt.closest("svg.histogram"))) {
       focusKey = null;
@@ -89,6 +115,12 @@
     // An outerHTML swap settles on the new region element, which is the event target.
     if (!region || event.target !== region) return;
     fitFacets(region);
+    if (fromFacets && narrow.matches) {
+      fromFacets = false;
+      focusKey = null;
+      showResults();
+      return;
+    }
     if (focusKey === null) return;
     var selector = '[data-focus="' + CSS.escape(focusKey) + '"]';
     var again = region.querySelector(selector);
