@@ -65,6 +65,7 @@ _SEPARATOR = rf"(?:[{re.escape(_JOINERS)}]|(?<=\d),(?=\d))"
 COMPOUND_PATTERN = rf"{TOKEN_PATTERN}(?:{_SEPARATOR}{TOKEN_PATTERN})*"
 _COMPOUND = re.compile(COMPOUND_PATTERN)
 _PART = re.compile(TOKEN_PATTERN)
+_PLAIN_WORD = re.compile(TOKEN_PATTERN)
 _APOSTROPHES = "'\u2019\u02bc"
 # Joiners written several ways, folded to one spelling in the joined form.
 _JOINER_MAP = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2019": "'", "\u02bc": "'"})
@@ -185,6 +186,16 @@ def _arabic_term(raw: str) -> str:
     return normalize_word(_stemmer("arabic").stemWord(plain))
 
 
+@lru_cache(maxsize=400_000)
+def _plain_term(raw: str, language: str | None) -> str | None:
+    """The index term of a word without joiners as written, or None when it is
+    not indexed on its own (what `_unit` gives it, without the `Unit`)."""
+    folded = normalize_word(raw)
+    if not folded or not is_indexed_alone(folded):
+        return None
+    return _term(raw, folded, language)
+
+
 def _term(raw: str, folded: str, language: str | None) -> str:
     if language == "ar" and _script(folded) == "arabic":
         return _arabic_term(raw) or folded
@@ -276,7 +287,22 @@ class ArchiveTokenizer(Tokenizer):
             yield t
             return
         pos = start_pos
+        plain = surface is None
         for m in _COMPOUND.finditer(value):
+            if plain and _PLAIN_WORD.fullmatch(m.group(0)):
+                # Most words: no compound to take apart, and the term is remembered.
+                term = _plain_term(m.group(0), language)
+                if term is None:
+                    continue
+                if chars:
+                    t.startchar, t.endchar = start_char + m.start(), start_char + m.end()
+                if keeporiginal:
+                    t.original = m.group(0)
+                t.text = term
+                t.pos = pos
+                pos += 1
+                yield t
+                continue
             unit = _unit(m, language)
             if unit is None:
                 continue
@@ -323,6 +349,30 @@ class ArchiveTokenizer(Tokenizer):
 def make_analyzer() -> ArchiveTokenizer:
     """The analyzer for body and title text (see the module docstring)."""
     return ArchiveTokenizer()
+
+
+def surface_words(text: str) -> set[str]:
+    """The words of `text` as the vocabulary keeps them: folded, not stemmed,
+    each word indexed on its own and each punctuated word's joined form.
+
+    The same words the tokenizer's `surface` set collects, found without
+    stemming: the indexer's parsing processes call this, so the one writing
+    the index does not have to.
+    """
+    out: set[str] = set()
+    for m in _COMPOUND.finditer(text):
+        raw = m.group(0)
+        if _PLAIN_WORD.fullmatch(raw):
+            w = normalize_word(raw)
+            if w and is_indexed_alone(w):
+                out.add(w)
+            continue
+        unit = _unit(m)
+        if unit is not None:
+            out.update(w for w in unit.words if is_indexed_alone(w))
+            if unit.joined:
+                out.add(unit.joined)
+    return out
 
 
 def terms(text: str, language: str | None = None) -> list[str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import store
+from index import store, vocabulary
 from index.document import split_labels
 from index.writer import LAST_RUN_FILE, SOURCES_FILE, Failure, known_roots
 
@@ -167,6 +167,10 @@ def optimize(index_dir: Path, lock_timeout: float = 10.0) -> OptimizeResult:
             size_before = store.disk_size(index_dir)
             ix.optimize()
             after = _segment_count(ix)
+            # Merging changes no article, so the vocabulary file still holds.
+            gen_dir = store.current_generation(index_dir)
+            if gen_dir is not None:
+                vocabulary.carry_over(gen_dir, ix)
         finally:
             ix.close()
     return OptimizeResult(before, after, size_before, store.disk_size(index_dir),

@@ -24,34 +24,39 @@ TAGS_BOOST = 2.0
 #: 4: ids from the file's place in its source, not its absolute path (a
 #:    rebuild re-derives them, so moving the archive keeps every id).
 #: 5: text stemmed by each article's language (Snowball), language and kind
-#:    facets, publication, author and page offsets.
+#:    facets, publication, author and page offsets; no `spell_*` fields (the
+#:    indexer writes the vocabulary file from the words it reads).
 SCHEMA_VERSION = 5
-#: Prefix of the fields holding the words of a text field as written (folded,
-#: not stemmed): the vocabulary for spelling, prefixes and fuzzy words.
+#: Prefix of the fields that held the words of a text field as written in
+#: indexes of schema versions 2 to 4 (read only to rebuild such an index).
 SPELL_PREFIX = "spell_"
 
 
 class ArticleText(TEXT):
-    """A text field that also indexes its unstemmed words for spelling.
+    """A text field stemmed by its article's language.
 
-    Whoosh's `spelling=True` analyzes every text a second time to find the
-    words before stemming; here the analyzer collects them during the one
-    pass that makes the stems (its `surface` set), and `spellable_words`
-    hands them over. Each word becomes one posting of the `spell_<field>`
-    field per segment, so the vocabulary costs little.
+    The value Whoosh hands over is an `analysis.LanguageText`; its language
+    goes to the analyzer. Indexes of schema versions 2 to 4 pickled this
+    class with `spelling` on: for them it still collects the words as
+    written (the analyzer's `surface` set) into `spell_<field>` postings.
+    New indexes keep no such postings: they were half of all postings, and
+    the indexer writes the vocabulary file from the words it reads instead
+    (`index.vocabulary`).
     """
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(spelling=True, spelling_prefix=SPELL_PREFIX, **kwargs)
+        super().__init__(**kwargs)
         self._last: tuple[str, set[str]] | None = None
 
     def separate_spelling(self) -> bool:
-        return True
+        return bool(getattr(self, "spelling", False))
 
     def index(self, value, **kwargs):
+        language = getattr(value, "language", None)  # an `analysis.LanguageText`
+        if not self.separate_spelling():
+            return super().index(value, language=language, **kwargs)
         words: set[str] = set()
         self._last = (value, words)
-        language = getattr(value, "language", None)  # an `analysis.LanguageText`
         return super().index(value, surface=words, language=language, **kwargs)
 
     def spellable_words(self, value):

@@ -196,8 +196,12 @@ def file_hash(data: bytes, place: str = "") -> str:
     return h.hexdigest()
 
 
-def load(found: FoundFile, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:
+def load(found: FoundFile, max_bytes: int = DEFAULT_MAX_BYTES,
+         known_sha: str | None = None) -> LoadedFile:
     """Read, fingerprint and decode one file; never raises for bad content.
+
+    A file whose fingerprint equals `known_sha` (it is indexed as it is)
+    comes back with neither text nor error: it is not checked or decoded.
 
     A file of a binary format (`BINARY_FORMATS`) is not decoded: its bytes
     go to the reader in `SourceText.data`, with empty `text`.
@@ -226,6 +230,9 @@ def load(found: FoundFile, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedFile:
     except OSError as e:
         return fail(f"cannot read file: {e.strerror or e}")
     sha = file_hash(data, found.key)
+    if known_sha is not None and sha == known_sha:
+        # Indexed as it is: nothing more to check or decode (no text, no error).
+        return LoadedFile(path, fmt, sha, None, None)
     if not data.strip():
         return fail("empty file", sha)
     if fmt in BINARY_FORMATS:

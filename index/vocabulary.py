@@ -2,17 +2,25 @@
 
 Prefixes (`negotiat*`), fuzzy words (`desalinaton~`) and spelling
 corrections are matched against the words articles contain *as written*
-(folded, not stemmed: the `spell_title` and `spell_body` fields), each with
-how many articles hold its index term, so that a prefix can be cut to its
-most frequent words. Reading that from Whoosh's lexicons takes about half a
-second on the 19k Reuters archive: too much for the first reader who types a
-`*` after each commit. So the indexer, which has just written the index,
-writes the vocabulary beside it, one file per committed Whoosh generation
-(`vocabulary-<generation>.pickle`), and a reader loads it in milliseconds.
-A reader that finds no file for its generation (an index written by an
-older version, a run killed between its commit and this file) builds the
-same data from the index itself (`build`), so the file is a cache, never a
-source of truth.
+(folded, not stemmed), each with how many articles hold its index term, so
+that a prefix can be cut to its most frequent words.
+
+The index keeps stems only. The indexer's parsing processes collect each
+article's words as written (`analysis.surface_words`), and after each
+commit the indexer writes them, with the term counts read from the index,
+beside it: one file per committed Whoosh generation
+(`vocabulary-<generation>.pickle`), which a reader loads in milliseconds.
+An incremental run adds its new words to the previous file's, so a word
+whose last article was deleted stays listed (with no articles) until the
+next rebuild; prefixes and suggestions skip such words by their counts.
+
+A reader that finds no file for its generation (an index in RAM, a run
+killed between its commit and this file) builds the same data from the
+index itself (`build`): from the `spell_*` fields of an index of schema
+version 2 to 4, else by reading every stored title and body again, which
+is slow on a large archive (seconds per ten thousand articles) but only
+happens when the cache is missing. The file is a cache, never a source of
+truth.
 
 This module never parses queries and never imports `search/`.
 """
@@ -25,7 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.analysis import stem
+from index.analysis import stem, surface_words
 from index.schema import SPELL_PREFIX
 
 WORD_FIELDS = ("title", "body")
@@ -67,8 +75,9 @@ def best_term(word: str, counts: dict[str, int], languages: tuple[str, ...]) -> 
     return best
 
 
-def build(reader) -> VocabularyData:
-    """Read the vocabulary of a Whoosh reader (see the module docstring)."""
+def build(reader, words: set[str] | None = None) -> VocabularyData:
+    """The vocabulary of a Whoosh reader: its term counts, and `words` (the
+    words as written), or the reader's own (see the module docstring)."""
     counts: dict[str, int] = defaultdict(int)
     for fieldname in WORD_FIELDS:
         if fieldname not in reader.schema:
@@ -76,13 +85,9 @@ def build(reader) -> VocabularyData:
         for btext, info in reader.iter_field(fieldname):
             term = btext.decode("utf-8") if isinstance(btext, bytes) else btext
             counts[term] += info.doc_frequency()
-    words: set[str] = set()
-    for fieldname in WORD_FIELDS:
-        spell = SPELL_PREFIX + fieldname
-        if spell in reader.schema:
-            words.update(t.decode("utf-8") if isinstance(t, bytes) else t
-                         for t in reader.lexicon(spell))
-    if not words:  # an index from before spelling fields: stems stand in for words
+    if words is None:
+        words = written_words(reader)
+    if not words:  # nothing to read them from: stems stand in for words
         words = set(counts)
     ordered = sorted(words)
     languages: tuple[str, ...] = ()
@@ -93,17 +98,43 @@ def build(reader) -> VocabularyData:
                           dict(counts), languages)
 
 
+def written_words(reader) -> set[str]:
+    """The words as written of every article in `reader`: from the spelling
+    fields of an older index, else from the stored titles and bodies."""
+    words: set[str] = set()
+    for fieldname in WORD_FIELDS:
+        spell = SPELL_PREFIX + fieldname
+        if spell in reader.schema:
+            words.update(t.decode("utf-8") if isinstance(t, bytes) else t
+                         for t in reader.lexicon(spell))
+    if words:
+        return words
+    for fields in reader.all_stored_fields():
+        for fieldname in WORD_FIELDS:
+            words |= surface_words(fields.get(fieldname) or "")
+    return words
+
+
 def path_for(gen_dir: Path, generation: int) -> Path:
     """Where the vocabulary of Whoosh generation `generation` is kept."""
     return Path(gen_dir) / f"{_PREFIX}{generation}{_SUFFIX}"
 
 
-def write(gen_dir: Path, ix) -> Path:
+def write(gen_dir: Path, ix, words: set[str] | None = None,
+          fresh: bool = False) -> Path:
     """Write the vocabulary of `ix`'s latest generation into `gen_dir`
-    (atomically), and delete the files of older generations."""
+    (atomically), and delete the files of older generations.
+
+    `words` are the words as written of the articles this run indexed; for
+    an incremental run (not `fresh`) the newest earlier file's are added.
+    Without them (or without an earlier file) the words are read from the
+    index (`written_words`)."""
     generation = ix.latest_generation()
+    if words is not None and not fresh:
+        earlier = _newest(gen_dir)
+        words = (words | set(earlier.words)) if earlier is not None else None
     with ix.reader() as reader:
-        data = build(reader)
+        data = build(reader, words)
     target = path_for(gen_dir, generation)
     tmp = target.with_name(f".{target.name}.{os.getpid()}")
     with open(tmp, "wb") as f:
@@ -125,6 +156,11 @@ def carry_over(gen_dir: Path, ix) -> bool:
         return False
     os.replace(files[-1], path_for(gen_dir, ix.latest_generation()))
     return True
+
+
+def _newest(gen_dir: Path) -> VocabularyData | None:
+    files = sorted(Path(gen_dir).glob(f"{_PREFIX}*{_SUFFIX}"), key=_generation_of)
+    return load(gen_dir, _generation_of(files[-1])) if files else None
 
 
 def _generation_of(path: Path) -> int:

@@ -31,6 +31,7 @@ from pathlib import Path
 from whoosh.index import Index
 
 from index import embedding, store, vocabulary, whoosh_speed
+from index.analysis import surface_words
 from index.article import Article, ReadError
 from index.document import to_document
 from index.formats import reader_for
@@ -118,8 +119,11 @@ class IndexOptions:
     lock_timeout: float = 10.0
     #: Processes that read and parse files (the index itself has one writer).
     jobs: int = 1
-    #: Memory Whoosh may use for its in-progress segment before spilling, MB.
-    limitmb: int = 256
+    #: Memory Whoosh may use for its in-progress segment before spilling, MB
+    #: (its own estimate). Spilling sorts runs to disk and merges them back,
+    #: which was a third of the indexing time on the 19k Reuters archive at 256;
+    #: at 512 that archive's postings are sorted in memory (peak about 1 GB).
+    limitmb: int = 512
 
 
 ProgressFn = Callable[[Progress], None]
@@ -142,6 +146,8 @@ class _Parsed:
     #: The articles' meaning vectors (`index.embedding`), made where they
     #: were parsed (in parallel with --jobs); empty without a model.
     vectors: list[bytes] = field(default_factory=list)
+    #: The articles' words as written, for the vocabulary (`index.vocabulary`).
+    words: frozenset[str] = frozenset()
 
 
 def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = "") -> int:
@@ -262,10 +268,12 @@ def _run(
         writer = ix.writer(procs=options.jobs, limitmb=options.limitmb, multisegment=True)
     else:
         writer = ix.writer(limitmb=options.limitmb)
+    words: set[str] = set()
     try:
         for done, parsed in enumerate(_parse_all(found, skip_hashes, options), 1):
             if parsed is not None:
                 _apply(writer, parsed, before, owner, alive, fresh, summary, gone)
+                words |= parsed.words
             if progress:
                 progress(Progress(done, len(found), found[done - 1].path))
         summary.skipped = [f.path for f in found if f.format is None and f.refused is None]
@@ -282,7 +290,8 @@ def _run(
             shutil.rmtree(gen, ignore_errors=True)
         raise
     _write_vocabulary(gen if gen is not None else store.current_generation(index_dir), ix,
-                      changed=bool(summary.added or summary.updated or summary.removed))
+                      changed=bool(summary.added or summary.updated or summary.removed),
+                      words=words, fresh=fresh)
     if gen is not None:
         store.make_current(index_dir, gen)
     with ix.searcher() as s:
@@ -290,7 +299,8 @@ def _run(
     return summary
 
 
-def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool) -> None:
+def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool,
+                      words: set[str] | None = None, fresh: bool = False) -> None:
     """Leave the readers' vocabulary of the committed index beside it.
 
     A failure here loses nothing (readers build it from the index), so it is
@@ -299,7 +309,7 @@ def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool) -> None:
         return
     try:
         if changed or not vocabulary.carry_over(gen_dir, ix):
-            vocabulary.write(gen_dir, ix)
+            vocabulary.write(gen_dir, ix, words, fresh)
     except OSError:
         pass
 
@@ -332,22 +342,22 @@ def _parse_batch(batch: list[tuple]) -> list[_Parsed | None]:
     parsed = [_parse_one(*a) for a in batch]
     articles = [a for p in parsed if p is not None for a in p.articles]
     made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
-    if made is None:
-        return parsed
-    vectors = iter(embedding.to_bytes(v) for v in made)
-    return [p if p is None or not p.articles else
-            dataclasses.replace(p, vectors=[next(vectors) for _ in p.articles])
+    vectors = iter(embedding.to_bytes(v) for v in made) if made is not None else None
+    return [p if p is None or not p.articles else dataclasses.replace(
+                p, vectors=[next(vectors) for _ in p.articles] if vectors else [],
+                words=frozenset().union(*(surface_words(a.title) | surface_words(a.body)
+                                          for a in p.articles)))
             for p in parsed]
 
 
 def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Parsed | None:
     if found.format is None and found.refused is None:
         return None
-    loaded = load(found, max_bytes)
+    loaded = load(found, max_bytes, known_sha)
+    if known_sha is not None and loaded.sha == known_sha:
+        return _Parsed(loaded, [], [], unchanged=True)
     if loaded.error is not None:
         return _Parsed(loaded, [], [loaded.error])
-    if loaded.sha == known_sha:
-        return _Parsed(loaded, [], [], unchanged=True)
     articles: list[Article] = []
     errors: list[ReadError] = []
     try:

@@ -1,0 +1,86 @@
+"""The vocabulary file the indexer leaves beside each generation: the words
+articles contain as written, which prefixes, fuzzy words and spelling use.
+
+The index keeps stems only, so these words exist nowhere else; each test
+checks the file against the words of the articles written, computed here
+from their text with a regular expression, not with the analyzer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from index import store
+from index import vocabulary as index_vocabulary
+from index.health import optimize
+from index.writer import update
+from search.engine import Engine
+from search.request import SearchRequest
+
+
+def _write(folder: Path, name: str, title: str, body: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(f"{title}\n\n2024/01/02 | Energy\n\n{body}\n", encoding="utf-8")
+
+
+def _words(text: str) -> set[str]:
+    return {w.casefold() for w in re.findall(r"[A-Za-z]{2,}", text)}
+
+
+def _file_words(index_dir: Path) -> set[str]:
+    gen = store.current_generation(index_dir)
+    ix = store.open_current(index_dir)
+    data = index_vocabulary.load(gen, ix.latest_generation())
+    ix.close()
+    assert data is not None, "the indexer wrote the vocabulary of the current generation"
+    return set(data.words)
+
+
+def test_the_indexer_writes_the_words_as_written_and_adds_new_ones(tmp_path):
+    src, ix = tmp_path / "src", tmp_path / "ix"
+    _write(src, "a.txt", "Negotiations resume", "Negotiators met the desalination engineers.")
+    update(ix, [src])
+    first = _file_words(ix)
+    assert {"negotiations", "negotiators", "desalination", "engineers"} <= first
+    assert "negoti" not in first  # stems are not words
+
+    _write(src, "b.txt", "Hydropower", "Turbines and reservoirs were inspected.")
+    update(ix, [src])
+    second = _file_words(ix)
+    assert first | _words("Hydropower Turbines and reservoirs were inspected") - {"and"} <= second
+
+    engine = Engine(ix)
+    try:
+        got = engine.run(SearchRequest(q="reservo*"))
+        assert [h.title for h in got.hits] == ["Hydropower"]
+        fixed = engine.run(SearchRequest(q="turbnes"))
+        assert fixed.suggestion == "turbines"  # (one article: offered, not applied)
+    finally:
+        engine.close()
+
+
+def test_optimize_keeps_the_vocabulary_for_the_merged_generation(tmp_path):
+    src, ix = tmp_path / "src", tmp_path / "ix"
+    _write(src, "a.txt", "First", "Electrolysers in the harbour.")
+    update(ix, [src])
+    _write(src, "b.txt", "Second", "Interconnectors across the strait.")
+    update(ix, [src])
+    before = _file_words(ix)
+    optimize(ix)
+    assert _file_words(ix) == before
+    assert {"electrolysers", "interconnectors"} <= before
+
+
+def test_without_the_file_the_words_are_read_from_the_stored_text(tmp_path):
+    src, ix = tmp_path / "src", tmp_path / "ix"
+    _write(src, "a.txt", "Caspian swap", "The Turkmen gas swap stalled again.")
+    update(ix, [src])
+    written = _file_words(ix)
+    for f in store.current_generation(ix).glob("vocabulary-*.pickle"):
+        f.unlink()
+    ix_ = store.open_current(ix)
+    with ix_.reader() as reader:
+        rebuilt = index_vocabulary.build(reader)
+    ix_.close()
+    assert set(rebuilt.words) == written
