@@ -19,6 +19,10 @@ file path either: each one's `source` is shown as `search.places` says.
 
 An index that is missing or empty is not an error: every method answers
 with nothing found and the message `NOT_INDEXED`.
+
+`Engine` answers the read side's seam (`search.protocol.ReadEngine`);
+whole answers are cached around it, by `search.cache.CachedEngine`, keyed by
+its `version()`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-import pickle
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,12 +48,14 @@ from search import explain as explain_mod
 from search import facets, ranking, recency, snippets
 from search import semantic as semantic_mix
 from search.autocomplete import Completion, CompletionIndex, PerGeneration, completions
+from search.cache import VersionedCache
 from search.columns import Columns
 from search.compiler import Compiler, has_text_terms, highlight_terms
 from search.languages import language_name
 from search.lru import LRU
 from search.places import Places
 from search.plan import QueryPlan, plan
+from search.protocol import ArchiveStats
 from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
@@ -62,11 +67,8 @@ NOT_INDEXED = "The archive is not indexed yet."
 REFRESH_SECONDS = 0.5
 #: Below this many results a spelling suggestion is looked for.
 SUGGEST_BELOW = 3
-#: Answers kept per index generation (an LRU): the landing page, popular
-#: searches and the prefixes many readers type all repeat. A new generation
-#: starts with an empty cache, so a cached answer is never staler than the
-#: index it came from.
-RESULT_CACHE_SIZE = 1024
+#: Suggestions kept per index generation.
+SUGGESTION_CACHE_SIZE = 1024
 #: Related-articles lists kept per generation (finding an article's key terms
 #: re-reads its whole text).
 RELATED_CACHE_SIZE = 1024
@@ -121,78 +123,16 @@ class _LazyVocabulary:
         return getattr(self._gen.vocabulary(self._s), name)
 
 
-class _GenerationCache:
-    """A small thread-safe LRU whose entries belong to one index generation.
-
-    Asking with another generation's key empties it first, so nothing
-    computed from an older index is ever handed out.
-
-    Values are kept pickled. An answer is a tree of a hundred or so small
-    objects (hits, tags, facet values, date buckets); a thousand of them
-    alive in the cache made every full garbage collection walk about a
-    hundred thousand objects, a pause of 50 to 150 ms that stalled every
-    request of the worker. Bytes are invisible to the collector; pickling
-    and unpickling an answer cost 0.2 to 0.3 ms each. Each `get` hands out
-    a fresh copy, so callers may change what they are given.
-
-    Most keys never come back, so with `second_time` a value is kept only
-    the second time its key is put: the first time, only the key's hash is
-    noted (in an LRU of `SEEN_PER_ENTRY` times the cache's size). In the
-    load test's mix this pickles 7 answers in 100 instead of 92, and finds
-    a few more, because the answers kept are the ones that recur.
-    """
-
-    SEEN_PER_ENTRY = 4
-
-    def __init__(self, size: int, second_time: bool = True) -> None:
-        self.size = size
-        self._data = LRU(size)
-        self._seen = LRU(size * self.SEEN_PER_ENTRY) if second_time else None
-        self._gen: tuple | None = None
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, gen_key: tuple, key):
-        with self._lock:
-            if self._gen != gen_key:  # what is kept belongs to an older generation
-                self._data.clear()
-                if self._seen is not None:
-                    self._seen.clear()
-                self._gen = gen_key
-            found = self._data.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self.hits += 1
-        return pickle.loads(found)
-
-    def put(self, gen_key: tuple, key, value) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            if self._gen != gen_key:  # the index moved on while this was made
-                return
-            if self._seen is not None and self._seen.get(hash(key)) is None:
-                self._seen.put(hash(key), True)  # kept if it is put again
-                return
-        frozen = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        with self._lock:
-            if self._gen == gen_key:
-                self._data.put(key, frozen)
-
-
 class Engine:
     """Searches one index directory (or one in-memory index, for tests)."""
 
     def __init__(self, index_dir: str | Path | None, *, _ix=None,
-                 answer_cache: int = RESULT_CACHE_SIZE,
                  half_life_days: float = recency.HALF_LIFE_DAYS,
                  feedback: bool = False, semantic: bool = True,
                  semantic_weight: float = semantic_mix.SEMANTIC_WEIGHT) -> None:
-        """`answer_cache` is how many whole answers to keep per generation
-        (0 turns the cache off: benchmarks measure the work, not the cache);
-        `half_life_days` is the "relevance + recency" ordering's half-life."""
+        """`half_life_days` is the "relevance + recency" ordering's half-life.
+        Whole answers are not cached here: wrap the engine in
+        `search.cache.CachedEngine` for that (the app and the CLI do)."""
         self.ranking = ranking.RankOptions(half_life_days=half_life_days, semantic=semantic,
                                            semantic_weight=semantic_weight, feedback=feedback)
         self._query_vectors = LRU(4096)
@@ -204,10 +144,9 @@ class Engine:
         self._retired: list[_Generation] = []
         self._next_check = 0.0
         self._local = threading.local()
-        self._answers = _GenerationCache(answer_cache)
-        self._related = _GenerationCache(RELATED_CACHE_SIZE)
+        self._related = VersionedCache(RELATED_CACHE_SIZE)
         # A suggestion is a short string, cheap to keep from the first time.
-        self._suggestions = _GenerationCache(RESULT_CACHE_SIZE, second_time=False)
+        self._suggestions = VersionedCache(SUGGESTION_CACHE_SIZE, second_time=False)
 
     @classmethod
     def from_index(cls, ix) -> Engine:
@@ -323,27 +262,18 @@ class Engine:
         if opened is None:
             results.messages.append(NOT_INDEXED)
         else:
-            gen_key = opened[0].key
-            key = (request, snippets, explain)
-            cached = self._answers.get(gen_key, key)
-            if cached is not None:
-                cached.from_cache = True
-                cached.took_ms = (time.perf_counter() - started) * 1000
-                return cached
             self._answer(request, results, *opened, with_snippets=snippets, explain=explain)
-            self._answers.put(gen_key, key, results)
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
 
-    @property
-    def cache_hits(self) -> int:
-        """Answers served from the cache since the engine started."""
-        return self._answers.hits
-
-    @property
-    def cache_misses(self) -> int:
-        """Answers computed since the engine started."""
-        return self._answers.misses
+    def version(self) -> str | None:
+        """The open generation as a token (its folder and Whoosh TOC number),
+        checked as cheaply as any request checks it; None when nothing is
+        indexed."""
+        gen = self._current()
+        if gen is None or gen.columns.doc_count_live == 0:
+            return None
+        return f"{gen.key[0]}:{gen.key[1]}"
 
     def _answer(self, request: SearchRequest, results: SearchResults,
                 gen: _Generation, s: Searcher, with_snippets: bool = True,
@@ -666,25 +596,23 @@ class Engine:
             mask &= evaluate(compiled, cols, s).mask
         return mask
 
-    def stats(self) -> dict:
+    def stats(self) -> ArchiveStats:
         """Figures about the archive: articles, date range, tags, last update."""
         opened = self._open()
         if opened is None:
-            return {"articles": 0, "first_date": None, "last_date": None,
-                    "distinct_tags": 0, "undated": 0, "last_update": None,
-                    "message": NOT_INDEXED}
+            return ArchiveStats(message=NOT_INDEXED)
         gen, _s = opened
         cols = gen.columns
         days = cols.day[cols.live]
         dated = days[days >= 0]
-        return {
-            "articles": cols.doc_count_live,
-            "first_date": dt.date.fromordinal(int(dated.min())).isoformat() if len(dated) else None,
-            "last_date": dt.date.fromordinal(int(dated.max())).isoformat() if len(dated) else None,
-            "distinct_tags": len(cols.tag_keys),
-            "undated": int(np.count_nonzero(days < 0)),
-            "last_update": _last_update(gen),
-        }
+        return ArchiveStats(
+            articles=cols.doc_count_live,
+            first_date=dt.date.fromordinal(int(dated.min())) if len(dated) else None,
+            last_date=dt.date.fromordinal(int(dated.max())) if len(dated) else None,
+            distinct_tags=len(cols.tag_keys),
+            undated=int(np.count_nonzero(days < 0)),
+            last_update=_last_update(gen),
+        )
 
     # -- search-box completions ----------------------------------------------
 

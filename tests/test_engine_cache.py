@@ -1,14 +1,19 @@
-"""The engine's answer cache: repeated requests are served from it, never stale."""
+"""The answer cache around an engine: repeated requests are served from it,
+never stale (it is keyed by the engine's version token)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 
+import pytest
+
 from index import store
 from index.article import Article
 from index.writer import write_articles
+from search.cache import CachedEngine
 from search.engine import Engine
+from search.protocol import ReadEngine
 from search.request import SearchRequest
 
 
@@ -17,12 +22,18 @@ def _article(i: int, word: str) -> Article:
                    body=f"A short note about {word} and the harbour.", date=dt.date(2020, 1, i))
 
 
-def _served(tmp_path, articles: list[Article], **engine_options) -> tuple[Engine, object]:
-    """An engine over a new current generation holding `articles`, and its index."""
+def _served(tmp_path, articles: list[Article], answer_cache: int = 1024):
+    """A cached engine over a new current generation holding `articles`, and
+    its index (with `answer_cache=0`, the engine alone)."""
     gen, ix = store.new_generation(tmp_path)
     write_articles(ix, articles)
     store.make_current(tmp_path, gen)
-    return Engine(tmp_path, **engine_options), ix
+    engine = Engine(tmp_path)
+    return (CachedEngine(engine, answer_cache) if answer_cache else engine), ix
+
+
+def _inner(engine) -> Engine:
+    return engine.engine if isinstance(engine, CachedEngine) else engine
 
 
 def _request(q: str) -> SearchRequest:
@@ -57,8 +68,10 @@ def test_a_request_asked_once_is_not_kept(tmp_path):
 def test_a_new_commit_is_never_answered_from_the_old_cache(tmp_path):
     engine, ix = _served(tmp_path, [_article(1, "wheat")])
     assert engine.run(_request("wheat")).total == 1
+    version = engine.version()
     write_articles(ix, [_article(3, "wheat")])
-    engine._next_check = 0.0  # skip the half-second wait between index checks
+    _inner(engine)._next_check = 0.0  # skip the half-second wait between index checks
+    assert engine.version() != version
     again = engine.run(_request("wheat"))
     assert not again.from_cache
     assert again.total == 2
@@ -93,6 +106,7 @@ def test_stored_fields_kept_for_a_generation_never_outlive_it(tmp_path):
     engine, ix = _served(tmp_path, [_article(1, "wheat")], answer_cache=0)
     assert [h.title for h in engine.run(_request("wheat")).hits] == ["Report 1 on wheat"]
     assert len(engine._open()[0].columns._stored) == 1  # kept for the next page
+    assert isinstance(engine, ReadEngine)
     write_articles(ix, [dataclasses.replace(_article(1, "wheat"),
                                             title="Report 1 on wheat, revised")])
     ix.optimize()  # one segment again: the revised article is document 0, as the old one was
@@ -106,6 +120,22 @@ def test_a_suggestion_is_kept_the_first_time(tmp_path):
     engine, _ix = _served(tmp_path, [_article(1, "wheat"), _article(2, "barley")])
     asked = dataclasses.replace(_request("wheet"), verbatim=True)  # no automatic correction
     assert engine.run(asked).suggestion == "wheat"
-    assert len(engine._suggestions._data) == 1
+    assert len(_inner(engine)._suggestions._data) == 1
     assert len(engine._answers._data) == 0
     engine.close()
+
+
+def test_the_factory_gives_the_configured_engine_behind_the_cache(tmp_path):
+    from webui.backend import make_engine
+
+    config = {"INDEX_DIR": str(tmp_path), "RECENCY_HALF_LIFE_DAYS": 365.0, "SEMANTIC": False,
+              "SEMANTIC_WEIGHT": 0.25, "FEEDBACK": False}
+    cached = make_engine(config)
+    assert isinstance(cached, CachedEngine) and isinstance(cached.engine, Engine)
+    assert cached.version() is None and cached.stats().articles == 0  # nothing indexed yet
+    bare = make_engine({**config, "ANSWER_CACHE": 0})
+    assert isinstance(bare, Engine)
+    with pytest.raises(ValueError, match="unknown engine 'elastic'"):
+        make_engine({**config, "ENGINE": "elastic"})
+    cached.close()
+    bare.close()

@@ -649,7 +649,7 @@ def test_policy_matches_the_articles_that_say_it_not_every_lead(tmp_path: Path) 
     run = update(tmp_path / "ix", [SAMPLE_ARCHIVE])
     assert run.added == len(articles)
 
-    engine = Engine(tmp_path / "ix", semantic=False, answer_cache=0)
+    engine = Engine(tmp_path / "ix", semantic=False)
     try:
         found = engine.run(SearchRequest(q="body:policy", per_page=100, verbatim=True))
     finally:

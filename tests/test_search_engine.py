@@ -258,8 +258,8 @@ def test_get_more_like_tag_values_and_stats(engine):
     assert values[0].count == sum(1 for a in CORPUS if any(t.key == "top news" for t in a.tags))
     assert [v.value for v in engine.tag_values("news")] == ["top news"]  # a word of the tag
     stats = engine.stats()
-    assert stats["articles"] == len(CORPUS)
-    assert stats["distinct_tags"] == len(TAGS) + 1
+    assert stats.articles == len(CORPUS)
+    assert stats.distinct_tags == len(TAGS) + 1
 
 
 def test_json_contract_shape(engine):
@@ -280,7 +280,7 @@ def test_missing_or_empty_index_is_not_an_error(tmp_path):
         r = e.run(SearchRequest(q="oil"))
         assert r.total == 0 and NOT_INDEXED in r.messages
         assert e.get("x") is None and e.more_like("x") == [] and e.tag_values("a", 5) == []
-        assert e.stats()["articles"] == 0
+        assert e.stats().articles == 0
 
 
 def test_engine_sees_new_commits(tmp_path):

@@ -16,7 +16,8 @@ import threading
 
 from flask import Flask, current_app
 
-from search.engine import Engine
+from search.cache import ANSWER_CACHE_SIZE, CachedEngine
+from search.protocol import ReadEngine
 
 _KEY = "archivist.engine"
 
@@ -26,9 +27,9 @@ class _Holder:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.engine: Engine | None = None
+        self.engine: ReadEngine | None = None
 
-    def get(self, config) -> Engine:
+    def get(self, config) -> ReadEngine:
         # Double-checked: after the first request, readers never take the lock.
         engine = self.engine
         if engine is None:
@@ -51,19 +52,32 @@ def init_app(app: Flask) -> None:
     app.extensions[_KEY] = _Holder()
 
 
-def get_engine(app: Flask | None = None) -> Engine:
+def get_engine(app: Flask | None = None) -> ReadEngine:
     """The engine of `app` (default: the current app), opening it if needed."""
     app = app or current_app
     return app.extensions[_KEY].get(app.config)
 
 
-def make_engine(config) -> Engine:
-    """The engine a configuration asks for (the app's and the CLI's alike)."""
-    return Engine(config["INDEX_DIR"],
-                  half_life_days=float(config["RECENCY_HALF_LIFE_DAYS"]),
-                  semantic=bool(config["SEMANTIC"]),
-                  semantic_weight=float(config["SEMANTIC_WEIGHT"]),
-                  feedback=bool(config["FEEDBACK"]))
+#: The engines a configuration may name (`ENGINE`).
+ENGINES = ("whoosh",)
+
+
+def make_engine(config) -> ReadEngine:
+    """The engine a configuration asks for (the app's, the console's and the
+    CLI's alike), its answers cached per index version (`ANSWER_CACHE`
+    answers; 0 for none)."""
+    name = str(config.get("ENGINE") or "whoosh").lower()
+    if name != "whoosh":
+        raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
+    from search.engine import Engine
+
+    engine = Engine(config["INDEX_DIR"],
+                    half_life_days=float(config["RECENCY_HALF_LIFE_DAYS"]),
+                    semantic=bool(config["SEMANTIC"]),
+                    semantic_weight=float(config["SEMANTIC_WEIGHT"]),
+                    feedback=bool(config["FEEDBACK"]))
+    size = int(config.get("ANSWER_CACHE", ANSWER_CACHE_SIZE))
+    return CachedEngine(engine, size) if size > 0 else engine
 
 
 def close_engine(app: Flask) -> None:

@@ -160,12 +160,12 @@ def _who() -> str:
 @click.pass_context
 def stats(ctx, as_json) -> None:
     """Articles, date range, tags, index size and last update."""
-    from search.engine import Engine
+    from webui.backend import make_engine
 
     index_dir = _index_dir(ctx)
-    engine = Engine(index_dir)
+    engine = make_engine(_app(ctx).config)
     try:
-        figures = engine.stats()
+        figures = engine.stats().to_json()
     finally:
         engine.close()
     figures["index_dir"] = str(index_dir)

@@ -16,6 +16,10 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     # Folder holding the index generations; None means "<instance folder>/index".
     "INDEX_DIR": None,
+    # The search engine readers are served by ("whoosh": the embedded index in INDEX_DIR).
+    "ENGINE": "whoosh",
+    # Whole answers kept per index version (search/cache.py); 0: none.
+    "ANSWER_CACHE": 1024,
     # Largest article file an indexing run reads, in bytes.
     "MAX_FILE_BYTES": 20 * 1024 * 1024,
     # Seconds an indexing run waits for another run's write lock.
@@ -72,7 +76,7 @@ _NUMERIC = {"MAX_FILE_BYTES": int, "LOCK_TIMEOUT": float, "MAX_QUERY_CHARS": int
             "ADMIN_LOGIN_ATTEMPTS": int, "ADMIN_LOGIN_WINDOW": float,
             "ADMIN_SESSION_HOURS": int, "HISTORY_KEEP": int, "HEALTH_TOP_TAGS": int,
             # Proxy hops believed; HSTS max-age in seconds.
-            "TRUSTED_PROXIES": int, "HSTS_MAX_AGE": int}
+            "TRUSTED_PROXIES": int, "HSTS_MAX_AGE": int, "ANSWER_CACHE": int}
 
 #: Settings whose environment value is yes/no ("1", "true", "yes", "on" are yes).
 _FLAGS = {"SEMANTIC", "FEEDBACK"}

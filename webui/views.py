@@ -41,8 +41,7 @@ NO_ARTICLE = ("There is no article with this id in the archive. "
 def _empty_index_page():
     """The friendly page for an archive with nothing indexed, or None if there are articles."""
     engine = get_engine()
-    figures = engine.stats()
-    if figures.get("articles"):
+    if engine.stats().articles:
         return None
     # Never the index's path: this page is public (the console shows it to librarians).
     return render_template("no_index.html", console_url=console_url())

