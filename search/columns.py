@@ -32,6 +32,7 @@ from whoosh.util.numeric import byte_to_length
 from index.analysis import normalize_word
 from index.document import split_labels
 from index.embedding import VECTOR_BYTES, from_bytes
+from index.normalize import tag_key
 from search.lru import LRU
 
 #: Ordinal of 1970-01-01, to turn day ordinals into numpy datetime64 days.
@@ -496,7 +497,7 @@ class Columns:
         if len(docs):
             fields = stored_fields(int(docs[0])) or {}
             for lab in split_labels(fields.get("tag_labels")):
-                if " ".join(lab.split()).casefold().replace(",", " ").strip().lower() == key:
+                if tag_key(lab) == key:  # the indexer's own rule, not a copy of it
                     label = lab
                     break
         with self._lock:

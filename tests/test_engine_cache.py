@@ -139,3 +139,15 @@ def test_the_factory_gives_the_configured_engine_behind_the_cache(tmp_path):
         make_engine({**config, "ENGINE": "elastic"})
     cached.close()
     bare.close()
+
+
+def test_a_tag_label_with_a_comma_keeps_its_label_in_the_facet(tmp_path):
+    from index.article import Tag
+    from index.normalize import tag_key
+
+    label = "Oil, Gas"
+    article = dataclasses.replace(_article(1, "wheat"), tags=(Tag(tag_key(label), label),))
+    engine, _ix = _served(tmp_path, [article], answer_cache=0)
+    facet = engine.run(_request("wheat")).tag_facet.values
+    assert [(v.value, v.label) for v in facet] == [("oil gas", "Oil, Gas")]
+    engine.close()
