@@ -1,28 +1,21 @@
-"""The engine: answers `SearchRequest`s from the index, with plain values.
+"""The Whoosh engine: answers `SearchRequest`s from the index, with plain values.
 
-`Engine` is the only code that talks to Whoosh at query time. It keeps the
-index open between requests and notices a new generation (a rebuild, or an
-incremental commit) by a cheap check at most every `REFRESH_SECONDS`; on a
-change it opens the new generation and builds its `Columns` once, while
-requests already running finish on the old one. Each thread gets its own
-searcher pinned to the same generation, because a Whoosh searcher's file
-positions must not be shared between threads.
+`Engine` answers the read side's seam (`search.protocol.ReadEngine`) from
+the current index generation, which `search.generations` keeps open and
+refreshes while the indexer commits; whole answers are cached around it
+by `search.cache.CachedEngine`, keyed by its `version()`.
 
 A request is answered in four steps: read the text into a plan
 (`search.plan`) and compile it (`search.compiler`), evaluate it over whole
-arrays (`search.scoring`), apply the tag and date
-filters as array masks, then build only what the page shows: the hits of
-this page with their snippets (`search.snippets`) and the facet counts
+arrays (`search.scoring`), apply the tag, date, kind and language filters
+as array masks, then build only what the page shows: the hits of this page
+with their snippets (`search.snippets`) and the facet counts
 (`search.facets`). Results, hits and article views are dataclasses from
 `search.results`; no Whoosh object ever leaves this module, and no absolute
 file path either: each one's `source` is shown as `search.places` says.
 
 An index that is missing or empty is not an error: every method answers
 with nothing found and the message `NOT_INDEXED`.
-
-`Engine` answers the read side's seam (`search.protocol.ReadEngine`);
-whole answers are cached around it, by `search.cache.CachedEngine`, keyed by
-its `version()`.
 """
 
 from __future__ import annotations
@@ -30,19 +23,16 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.index import TOC, FileIndex
 from whoosh.searching import Searcher
 
-from index import embedding, store
-from index import vocabulary as index_vocabulary
+from index import embedding
 from index.document import split_labels
 from search import explain as explain_mod
 from search import facets, ranking, recency, snippets
@@ -50,7 +40,8 @@ from search import semantic as semantic_mix
 from search.autocomplete import Completion, CompletionIndex, PerGeneration, completions
 from search.cache import VersionedCache
 from search.columns import Columns
-from search.compiler import Compiler, has_text_terms, highlight_terms
+from search.compiler import has_text_terms, highlight_terms
+from search.generations import Generation, Generations
 from search.languages import language_name
 from search.lru import LRU
 from search.places import Places
@@ -61,10 +52,8 @@ from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
 from search.scoring import evaluate
 from search.suggest import AUTO_MIN_ARTICLES, apply, auto_distance, corrections, suggest
-from search.vocabulary import Vocabulary
 
 NOT_INDEXED = "The archive is not indexed yet."
-REFRESH_SECONDS = 0.5
 #: Below this many results a spelling suggestion is looked for.
 SUGGEST_BELOW = 3
 #: Suggestions kept per index generation.
@@ -76,51 +65,6 @@ RELATED_CACHE_SIZE = 1024
 RELATED_CANDIDATES = 50
 #: Terms per field worth marking in snippets (prefix queries can expand a lot).
 MAX_MARKED_TERMS = 64
-
-
-@dataclass
-class _Generation:
-    """One opened index generation: its index, TOC number and columns."""
-
-    key: tuple
-    ix: FileIndex
-    toc: int
-    searcher: Searcher  # used to build the columns; serves the building thread
-    columns: Columns
-    _vocabulary: Vocabulary | None = None
-    _compiler: Compiler | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def vocabulary(self, s: Searcher) -> Vocabulary:
-        """The archive's words as written (prefixes, fuzzy words, spelling),
-        read on first need."""
-        if self._vocabulary is None:
-            with self._lock:
-                if self._vocabulary is None:
-                    folder = getattr(self.ix.storage, "folder", None)
-                    data = index_vocabulary.load(Path(folder), self.toc) if folder else None
-                    self._vocabulary = (Vocabulary(data) if data is not None
-                                        else Vocabulary.from_reader(s.reader()))
-        return self._vocabulary
-
-    def compiler(self, s: Searcher) -> Compiler:
-        """Plans → Whoosh queries for this generation."""
-        if self._compiler is None:
-            cols = self.columns
-            self._compiler = Compiler(_LazyVocabulary(self, s), cols.tag_keys_folded,
-                                      cols.tag_keys_prefixed, tuple(cols.languages.values))
-        return self._compiler
-
-
-class _LazyVocabulary:
-    """Reads a generation's vocabulary only when a plan needs one (a prefix,
-    a fuzzy word): plain searches never pay for it."""
-
-    def __init__(self, gen: _Generation, s: Searcher) -> None:
-        self._gen, self._s = gen, s
-
-    def __getattr__(self, name):
-        return getattr(self._gen.vocabulary(self._s), name)
 
 
 class Engine:
@@ -138,12 +82,7 @@ class Engine:
         self._query_vectors = LRU(4096)
         self._dir = Path(index_dir) if index_dir is not None else None
         self._places = Places(self._dir)
-        self._ram_ix = _ix
-        self._lock = threading.Lock()
-        self._gen: _Generation | None = None
-        self._retired: list[_Generation] = []
-        self._next_check = 0.0
-        self._local = threading.local()
+        self._generations = Generations(self._dir, _ix, on_new=self._places.invalidate)
         self._related = VersionedCache(RELATED_CACHE_SIZE)
         # A suggestion is a short string, cheap to keep from the first time.
         self._suggestions = VersionedCache(SUGGESTION_CACHE_SIZE, second_time=False)
@@ -159,91 +98,14 @@ class Engine:
         A long-lived server never needs this; one-shot users (the CLI) call it
         so no file stays open longer than the command.
         """
-        with self._lock:
-            mine = getattr(self._local, "searcher", None)
-            if mine is not None:
-                _close(mine[1])
-                self._local.searcher = None
-            for gen in [*self._retired, self._gen]:
-                if gen is not None:
-                    _close(gen.searcher)
-            self._retired.clear()
-            self._gen = None
+        self._generations.close()
 
-    # -- keeping the index open ----------------------------------------------
+    def refresh(self) -> None:
+        """Look for a new index generation at the next request."""
+        self._generations.refresh()
 
-    def _probe(self) -> tuple[tuple, FileIndex] | None:
-        """The current (generation key, index), cheaply, or None when absent."""
-        if self._ram_ix is not None:
-            return ("ram", self._ram_ix.latest_generation()), self._ram_ix
-        gen_dir = store.current_generation(self._dir)
-        if gen_dir is None:
-            return None
-        old = self._gen
-        if old is not None and old.key[0] == gen_dir.name:
-            return (gen_dir.name, old.ix.latest_generation()), old.ix
-        ix = store.open_current(self._dir)
-        if ix is None:
-            return None
-        return (gen_dir.name, ix.latest_generation()), ix
-
-    def _current(self, force: bool = False) -> _Generation | None:
-        now = time.monotonic()
-        gen = self._gen
-        if not force and gen is not None and now < self._next_check:
-            return gen
-        with self._lock:
-            if not force and self._gen is not gen and self._gen is not None:
-                return self._gen  # another thread refreshed meanwhile
-            self._next_check = now + REFRESH_SECONDS
-            try:
-                probed = self._probe()
-            except Exception:  # noqa: BLE001  a generation vanishing mid-rebuild: keep ours
-                return self._gen
-            if probed is None:
-                self._gen = None
-                return None
-            key, ix = probed
-            if self._gen is not None and self._gen.key == key:
-                return self._gen
-            try:
-                searcher = _pinned_searcher(ix, key[1])
-                columns = Columns.build(searcher.reader())
-            except Exception:  # noqa: BLE001  half-written or unreadable: keep serving ours
-                return self._gen
-            fresh = _Generation(key, ix, key[1], searcher, columns)
-            self._places.invalidate()
-            if self._gen is not None:
-                # The generation before stays open for requests still on it;
-                # the one before that is closed.
-                self._retired.append(self._gen)
-                while len(self._retired) > 1:
-                    _close(self._retired.pop(0).searcher)
-            self._gen = fresh
-            return fresh
-
-    def _searcher(self, gen: _Generation) -> Searcher:
-        """This thread's searcher on `gen` (opened once per thread and generation)."""
-        mine = getattr(self._local, "searcher", None)
-        if mine is not None and mine[0] is gen:
-            return mine[1]
-        if mine is not None:
-            _close(mine[1])
-        s = _pinned_searcher(gen.ix, gen.toc)
-        self._local.searcher = (gen, s)
-        return s
-
-    def _open(self) -> tuple[_Generation, Searcher] | None:
-        gen = self._current()
-        if gen is None or gen.columns.doc_count_live == 0:
-            return None
-        try:
-            return gen, self._searcher(gen)
-        except Exception:  # noqa: BLE001  its files were replaced under us: reopen once
-            gen = self._current(force=True)
-            if gen is None or gen.columns.doc_count_live == 0:
-                return None
-            return gen, self._searcher(gen)
+    def _open(self) -> tuple[Generation, Searcher] | None:
+        return self._generations.open()
 
     # -- searching -----------------------------------------------------------
 
@@ -270,13 +132,13 @@ class Engine:
         """The open generation as a token (its folder and Whoosh TOC number),
         checked as cheaply as any request checks it; None when nothing is
         indexed."""
-        gen = self._current()
+        gen = self._generations.current()
         if gen is None or gen.columns.doc_count_live == 0:
             return None
-        return f"{gen.key[0]}:{gen.key[1]}"
+        return gen.token
 
     def _answer(self, request: SearchRequest, results: SearchResults,
-                gen: _Generation, s: Searcher, with_snippets: bool = True,
+                gen: Generation, s: Searcher, with_snippets: bool = True,
                 explain: bool = False) -> None:
         cols = gen.columns
         read = plan(request.q)
@@ -382,7 +244,7 @@ class Engine:
             self._query_vectors.put(text, vector)
         return vector
 
-    def _match(self, read: QueryPlan, gen: _Generation, s: Searcher,
+    def _match(self, read: QueryPlan, gen: Generation, s: Searcher,
                filters: np.ndarray, languages: tuple[str, ...] = ()) -> _Found:
         """The documents `read` finds among `filters`, with their scores.
 
@@ -418,7 +280,7 @@ class Engine:
                         f"No article has all of {_quoted(read)}; showing those with most.")
         return found
 
-    def _suggest(self, gen: _Generation, s: Searcher, text: str, words: list[str]) -> str | None:
+    def _suggest(self, gen: Generation, s: Searcher, text: str, words: list[str]) -> str | None:
         """A "did you mean", remembered per generation (the same misspelling recurs,
         and every keystroke of a half-typed word asks again)."""
         key = (text, tuple(words))
@@ -516,7 +378,7 @@ class Engine:
         self._related.put(gen.key, (article_id, n), tuple(related))
         return related
 
-    def _more_like(self, gen: _Generation, s: Searcher, article_id: str, n: int) -> list[Hit]:
+    def _more_like(self, gen: Generation, s: Searcher, article_id: str, n: int) -> list[Hit]:
         docnum = _docnum(s, article_id)
         if docnum is None:
             return []
@@ -581,7 +443,7 @@ class Engine:
             for _rank, neg, _key, i in found[:max(0, limit)]
         ]
 
-    def _result_mask(self, request: SearchRequest, gen: _Generation, s: Searcher):
+    def _result_mask(self, request: SearchRequest, gen: Generation, s: Searcher):
         cols = gen.columns
         mask = cols.live & _date_mask(cols, request)
         for key in request.tags:
@@ -611,7 +473,7 @@ class Engine:
             last_date=dt.date.fromordinal(int(dated.max())) if len(dated) else None,
             distinct_tags=len(cols.tag_keys),
             undated=int(np.count_nonzero(days < 0)),
-            last_update=_last_update(gen),
+            last_update=gen.last_update(),
         )
 
     # -- search-box completions ----------------------------------------------
@@ -636,7 +498,7 @@ class Engine:
         except Exception:  # noqa: BLE001  suggestions are a courtesy, never a failure
             return []
 
-    def _completion_index(self, gen: _Generation, s: Searcher) -> CompletionIndex:
+    def _completion_index(self, gen: Generation, s: Searcher) -> CompletionIndex:
         """Every live article's title (newest first) and every tag's label
         and count, read once, as `search.autocomplete` needs them."""
         cols = gen.columns
@@ -657,25 +519,6 @@ class Engine:
 
 
 # -- helpers -----------------------------------------------------------------
-
-
-def _pinned_searcher(ix, toc_generation: int) -> Searcher:
-    """A searcher on exactly TOC generation `toc_generation` of `ix`.
-
-    `ix.searcher()` opens whatever is latest, which may already be newer
-    than the generation the columns were built from; docnums would then
-    point at the wrong documents.
-    """
-    toc = TOC.read(ix.storage, ix.indexname, gen=toc_generation)
-    reader = FileIndex._reader(ix.storage, toc.schema, toc.segments, toc.generation)
-    return Searcher(reader, fromindex=ix)
-
-
-def _close(s: Searcher) -> None:
-    try:
-        s.close()
-    except Exception:  # noqa: BLE001  already closed, or its files are gone
-        pass
 
 
 def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -817,12 +660,3 @@ class _Found:
     docs: np.ndarray
     notes: list[str]
     partial_note: str | None = None
-
-
-def _last_update(gen: _Generation) -> str | None:
-    try:
-        name = f"_{gen.ix.indexname}_{gen.toc}.toc"
-        path = Path(gen.ix.storage.folder) / name
-        return dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
-    except (AttributeError, OSError):  # an in-RAM index has no files to date
-        return None
