@@ -20,7 +20,6 @@ with nothing found and the message `NOT_INDEXED`.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 import time
@@ -33,9 +32,9 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from index import embedding
-from index.document import split_labels
 from search import explain as explain_mod
-from search import facets, ranking, recency, snippets
+from search import facets, ranking, recency
+from search import hits as hits_mod
 from search import semantic as semantic_mix
 from search.autocomplete import Completion, CompletionIndex, PerGeneration, completions
 from search.cache import VersionedCache
@@ -49,7 +48,7 @@ from search.plan import QueryPlan, plan
 from search.protocol import ArchiveStats
 from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
-from search.results import ArticleView, FacetValue, Hit, HitTag, SearchResults
+from search.results import ArticleView, FacetValue, Hit, SearchResults
 from search.scoring import evaluate
 from search.suggest import AUTO_MIN_ARTICLES, apply, auto_distance, corrections, suggest
 
@@ -63,8 +62,6 @@ SUGGESTION_CACHE_SIZE = 1024
 RELATED_CACHE_SIZE = 1024
 #: Articles sharing an article's key words that are compared by meaning too.
 RELATED_CANDIDATES = 50
-#: Terms per field worth marking in snippets (prefix queries can expand a lot).
-MAX_MARKED_TERMS = 64
 
 
 class Engine:
@@ -296,42 +293,7 @@ class Engine:
 
     def _hits(self, s: Searcher, cols: Columns, docnums, marks: dict[str, set[bytes]] | None,
               scores: np.ndarray | None) -> list[Hit]:
-        """Hits of `docnums`, with marked titles and passages; with `marks`
-        None, plain titles and no passages."""
-        docnums = [int(d) for d in docnums]
-        if marks is None:
-            stored = [cols.stored(s, d) for d in docnums]
-            titles = snippets.render([snippets.Piece(f.get("title") or "", []) for f in stored])
-            return [_hit(f, html, scores[d] if scores is not None else None,
-                         self._places.shown(f.get("source", "")))
-                    for d, f, html in zip(docnums, stored, titles, strict=True)]
-        title_spans = _char_spans(s, cols, "title", marks["title"], docnums)
-        body_spans = _char_spans(s, cols, "body", marks["body"], docnums)
-        stored = [cols.stored(s, d) for d in docnums]
-        pieces: list[snippets.Piece] = []
-        chosen_at: dict[int, list[int]] = {}
-        layout = []
-        for d, fields in zip(docnums, stored, strict=True):
-            title = fields.get("title") or ""
-            body = fields.get("body") or ""
-            pieces.append(snippets.Piece(title, [(a, b) for a, b, _ in title_spans.get(d, [])]))
-            chosen = snippets.passages(body, body_spans.get(d, []))
-            if not chosen:
-                lead = snippets.lead(body)
-                chosen = [lead] if lead else []
-            pieces.extend(chosen)
-            chosen_at[d] = [p.offset for p in chosen]
-            layout.append(len(chosen))
-        html = snippets.render(pieces)
-        hits = []
-        pos = 0
-        for d, fields, n in zip(docnums, stored, layout, strict=True):
-            title_html, snips = html[pos], html[pos + 1: pos + 1 + n]
-            pos += 1 + n
-            hits.append(_hit(fields, title_html, scores[d] if scores is not None else None,
-                             self._places.shown(fields.get("source", "")), list(snips),
-                             _pages_of(fields, chosen_at[d])))
-        return hits
+        return hits_mod.hits(s, cols, docnums, marks, scores, self._places.shown)
 
     # -- single articles ---------------------------------------------------
 
@@ -344,26 +306,10 @@ class Engine:
         docnum = _docnum(s, article_id)
         if docnum is None:
             return None
-        fields = gen.columns.stored(s, docnum)  # related articles read it again
-        marks = {"title": set(), "body": set()}
+        marks = hits_mod.NO_MARKS
         if q:
             marks = highlight_terms(gen.compiler(s).compile(plan(q).root).query)
-        title = fields.get("title") or ""
-        body = fields.get("body") or ""
-        title_spans = [(a, b) for a, b, _ in _char_spans(s, gen.columns, "title", marks["title"],
-                                                          [docnum]).get(docnum, [])]
-        body_spans = [(a, b) for a, b, _ in _char_spans(s, gen.columns, "body", marks["body"],
-                                                         [docnum]).get(docnum, [])]
-        pieces = [snippets.Piece(title, title_spans), *snippets.paragraphs(body, body_spans)]
-        html = snippets.render(pieces)
-        return ArticleView(
-            id=fields.get("id", article_id), title=title, title_html=html[0],
-            paragraphs=html[1:], date=_date(fields), tags=_tags(fields),
-            kind=fields.get("kind"), language=fields.get("language"),
-            url=fields.get("url"), source=self._places.shown(fields.get("source", "")),
-            publication=fields.get("publication"), author=fields.get("author"),
-            paragraph_pages=_pages_of(fields, [p.offset for p in pieces[1:]]),
-        )
+        return hits_mod.article_view(s, gen.columns, docnum, marks, self._places.shown)
 
     def more_like(self, article_id: str, n: int = 5) -> list[Hit]:
         """Up to `n` articles most like `article_id`, by its most telling words."""
@@ -509,7 +455,7 @@ class Engine:
                 continue
             rows.append((int(cols.newest_rank[docnum]), fields.get("id", ""),
                          fields.get("title") or ""))
-            for tag in _tags(fields):
+            for tag in hits_mod.tags_of(fields):
                 labels.setdefault(tag.key, tag.label)
         rows.sort()
         return CompletionIndex.build(
@@ -562,36 +508,6 @@ def _top(cols: Columns, docs: np.ndarray, scores: np.ndarray | None, by: str,
     return docs[order][:k]
 
 
-def _char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
-                docnums: list[int]) -> dict[int, list[tuple[int, int, int]]]:
-    """Stored character ranges of `terms` in each of `docnums`.
-
-    The generation's cached postings (`Columns.term`) say which of the
-    documents hold each term, so only those (term, document) pairs are
-    looked up (`Columns.values`), each straight in the block that holds it.
-    Cost grows with the marks on the page, not with text length or with
-    terms the page's documents do not contain.
-    """
-    out: dict[int, list[tuple[int, int, int]]] = {}
-    if not terms or not docnums:
-        return out
-    reader = s.reader()
-    try:
-        decode = s.schema[fieldname].format.decoder("characters")
-    except Exception:  # noqa: BLE001  no stored offsets: nothing to mark
-        return out
-    wanted = np.array(sorted(set(docnums)), dtype=np.int64)
-    for ti, term in enumerate(sorted(terms)[:MAX_MARKED_TERMS]):
-        ids = cols.term(reader, fieldname, term).ids  # sorted
-        if not len(ids):
-            continue
-        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-        present = wanted[ids[at] == wanted].tolist()
-        for d, value in cols.values(reader, fieldname, term, present):
-            out.setdefault(d, []).extend((a, b, ti) for _p, a, b in decode(value))
-    return out
-
-
 def _size(q: wq.Query) -> int:
     return sum(1 for _ in q.leaves()) if not q.is_leaf() else 1
 
@@ -604,44 +520,11 @@ def _frequency(cols: Columns, reader, term: str) -> int:
     return cols.memo(("df", term), count)
 
 
-def _hit(fields: dict, title_html, score, source: str, snips=(), pages=()) -> Hit:
-    """A `Hit` from an article's stored fields (the one place they are read)."""
-    return Hit(id=fields.get("id", ""), title=fields.get("title") or "", title_html=title_html,
-               date=_date(fields), tags=_tags(fields), kind=fields.get("kind"),
-               source=source, url=fields.get("url"), snippets=list(snips),
-               score=float(score) if score is not None else None,
-               language=fields.get("language"), publication=fields.get("publication"),
-               author=fields.get("author"), snippet_pages=list(pages))
-
-
-def _pages_of(fields: dict, offsets: list[int]) -> list[int]:
-    """The 1-based page of each offset into the body, for paged articles."""
-    starts = fields.get("pages")
-    if not starts:
-        return []
-    return [max(1, bisect.bisect_right(starts, o)) for o in offsets]
-
-
 def _docnum(s: Searcher, article_id: str) -> int | None:
     try:
         return s.document_number(id=str(article_id))
     except (ValueError, TypeError):  # an id the field cannot hold
         return None
-
-
-def _date(fields: dict) -> dt.date | None:
-    value = fields.get("date")
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
-
-
-def _tags(fields: dict) -> list[HitTag]:
-    keys = [k.strip() for k in (fields.get("tags") or "").split(",") if k.strip()]
-    labels = split_labels(fields.get("tag_labels"))
-    if len(labels) != len(keys):
-        labels = keys
-    return [HitTag(k, lab) for k, lab in zip(keys, labels, strict=True)]
 
 
 def _quoted(read: QueryPlan, most: int = 12) -> str:

@@ -17,7 +17,8 @@ from index.article import Article
 from index.document import to_document
 from index.schema import make_schema
 from search.columns import BlockCache, Columns, leaf_postings, read_postings
-from search.engine import Engine, _char_spans
+from search.engine import Engine
+from search.hits import char_spans
 
 WORDS = ["harbour", "wheat", "tariff", "ministry", "river", "grain", "export", "bank"]
 
@@ -102,7 +103,7 @@ def test_highlight_offsets_equal_whoosh_matchers():
         docs = sorted(d for d in s.reader().all_doc_ids())[::9]
         terms = {_stem(w) for w in ("harbour", "tariff", "grain")}
         for _ in range(2):  # the second time from the block cache
-            spans = _char_spans(s, cols, "body", terms, docs)
+            spans = char_spans(s, cols, "body", terms, docs)
             for d in docs:
                 expected = []
                 for ti, term in enumerate(sorted(terms)):
