@@ -131,7 +131,7 @@ def write(gen_dir: Path, ix, words: set[str] | None = None,
     index (`written_words`)."""
     generation = ix.latest_generation()
     if words is not None and not fresh:
-        earlier = _newest(gen_dir)
+        earlier = _previous(gen_dir, generation)
         words = (words | set(earlier.words)) if earlier is not None else None
     with ix.reader() as reader:
         data = build(reader, words)
@@ -147,20 +147,26 @@ def write(gen_dir: Path, ix, words: set[str] | None = None,
 
 
 def carry_over(gen_dir: Path, ix) -> bool:
-    """Rename the newest vocabulary file to `ix`'s latest generation, for a
-    commit that changed no article (its words are the same). False when
-    there is no file to carry."""
-    files = sorted(Path(gen_dir).glob(f"{_PREFIX}*{_SUFFIX}"),
-                   key=lambda p: _generation_of(p))
-    if not files:
+    """Rename the previous commit's vocabulary file to `ix`'s latest
+    generation, for a commit that changed no article (its words are the
+    same). False when there is no such file: the commit before this one
+    left none (a run killed after its commit), so an older file would miss
+    the words that commit added."""
+    generation = ix.latest_generation()
+    if _previous_path(gen_dir, generation) is None:
         return False
-    os.replace(files[-1], path_for(gen_dir, ix.latest_generation()))
+    os.replace(path_for(gen_dir, generation - 1), path_for(gen_dir, generation))
     return True
 
 
-def _newest(gen_dir: Path) -> VocabularyData | None:
-    files = sorted(Path(gen_dir).glob(f"{_PREFIX}*{_SUFFIX}"), key=_generation_of)
-    return load(gen_dir, _generation_of(files[-1])) if files else None
+def _previous_path(gen_dir: Path, generation: int) -> Path | None:
+    path = path_for(gen_dir, generation - 1)
+    return path if path.exists() else None
+
+
+def _previous(gen_dir: Path, generation: int) -> VocabularyData | None:
+    """The vocabulary of the commit just before `generation`, if it left one."""
+    return load(gen_dir, generation - 1) if _previous_path(gen_dir, generation) else None
 
 
 def _generation_of(path: Path) -> int:

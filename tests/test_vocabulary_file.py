@@ -84,3 +84,21 @@ def test_without_the_file_the_words_are_read_from_the_stored_text(tmp_path):
         rebuilt = index_vocabulary.build(reader)
     ix_.close()
     assert set(rebuilt.words) == written
+
+
+def test_a_commit_that_left_no_vocabulary_is_not_forgotten_by_the_next_run(tmp_path):
+    # A run killed between its commit and its vocabulary file: the next
+    # run must not build on an older file that misses that commit's words.
+    src, ix = tmp_path / "src", tmp_path / "ix"
+    _write(src, "a.txt", "First", "Electrolysers in the harbour.")
+    update(ix, [src])
+    _write(src, "b.txt", "Second", "Interconnectors across the strait.")
+    update(ix, [src])
+    gen = store.current_generation(ix)
+    newest = max(gen.glob("vocabulary-*.pickle"))
+    newest.unlink()  # as if killed after the commit
+    _write(src, "c.txt", "Third", "Flywheels store little.")
+    update(ix, [src])
+    assert {"electrolysers", "interconnectors", "flywheels"} <= _file_words(ix)
+    update(ix, [src])  # nothing changed: the file is carried over, still whole
+    assert {"electrolysers", "interconnectors", "flywheels"} <= _file_words(ix)
