@@ -10,7 +10,11 @@ CLIENTS  ?= 16
 DURATION ?= 60
 SOAK     ?= 600
 
-.PHONY: run install install-test index-sample serve test lint bench bench-index eval bench-hostile loadtest soak clean
+CLUSTER_NODES ?= 3
+CLUSTER_PORT  ?= 8108
+CLUSTER_DATA  ?=
+
+.PHONY: run install install-test index-sample serve test lint bench bench-index eval bench-hostile loadtest soak cluster clean
 
 $(BIN)/archivist: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +72,10 @@ loadtest: install-test
 ## soak: the same mix for SOAK seconds; server memory within 10% of warm-up, no growth in open files
 soak: install-test
 	$(BIN)/python -m tests.bench.loadtest --soak --clients $(CLIENTS) --duration $(SOAK)
+
+## cluster: a local Typesense cluster in the foreground: CLUSTER_NODES nodes, API ports from CLUSTER_PORT, data in CLUSTER_DATA (default: a temporary folder); prints the API key; Ctrl-C stops it
+cluster: install-test
+	$(BIN)/python -m tests.cluster --nodes $(CLUSTER_NODES) --port $(CLUSTER_PORT) $(if $(CLUSTER_DATA),--data $(CLUSTER_DATA))
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info .pytest_cache .ruff_cache tests/artifacts

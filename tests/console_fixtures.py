@@ -9,6 +9,7 @@ and returns the session's CSRF token.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from tests.corpus import write_corpus
 from webui import admin, auth, create_app
 
 PASSWORD = "correct horse battery staple"
+#: A readable page dump to upload (uploads are parsed before they are accepted);
+#: `{n}` makes each copy a different article.
+ARTICLE = ("Harbour cranes return\n\n2023/04/02 | ports, trade\n\n"
+           "The cranes at the quay are back at work. Quayside{n}.\n")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -90,6 +95,21 @@ def wait_for_job(client: FlaskClient, timeout: float = 120.0) -> dict:
 def start_reindex(client: FlaskClient, token: str, source: str = "", mode: str = "incremental"):
     return client.post("/admin/reindex", data={"csrf_token": token, "source": source,
                                                 "mode": mode})
+
+
+def post_upload(client: FlaskClient, token: str, files: list[tuple[str, bytes]],
+                folder: Path | str | None = None, dry_run: bool = False):
+    """POST `files` ((name, content) pairs) to the console's upload form.
+
+    `folder` picks the source folder to save into (the form's default when
+    None); `dry_run` asks for the plan without writing anything.
+    """
+    data = {"csrf_token": token, "files": [(io.BytesIO(content), name) for name, content in files]}
+    if folder is not None:
+        data["folder"] = str(folder)
+    if dry_run:
+        data["dry_run"] = "1"
+    return client.post("/admin/upload", data=data, content_type="multipart/form-data")
 
 
 def figure(tree, name: str) -> str:

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 
 import pytest
-from webui_fixtures import build_index, parse_html, path_of, query_of
 from whoosh.filedb.filestore import RamStorage
 
 from index.analysis import is_indexed_alone, normalize_word, stem
@@ -26,7 +25,9 @@ from index.schema import make_schema
 from index.writer import write_articles
 from search import autocomplete
 from search.autocomplete import KINDS, MAX_COMPLETIONS, MAX_TEXT, Completion
-from search.engine import REFRESH_SECONDS, Engine
+from search.engine import Engine
+from search.generations import REFRESH_SECONDS
+from tests.webui_fixtures import parse_html, path_of, query_of
 from webui import create_app
 from webui.backend import close_engine
 
@@ -345,9 +346,8 @@ HX = {"HX-Request": "true", "HX-Target": "q-options"}
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    index_dir = build_index(tmp_path_factory.mktemp("complete") / "index")
-    app = create_app({"INDEX_DIR": str(index_dir), "TESTING": True})
+def client(corpus_index):
+    app = create_app({"INDEX_DIR": str(corpus_index), "TESTING": True})
     yield app.test_client()
     close_engine(app)
 

@@ -6,40 +6,18 @@ health charts, a running job, a summary with failures) for people to look at.
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
-
+from tests.browser import ARTIFACTS
 from tests.console_fixtures import PASSWORD, make_app
 from tests.corpus import write_corpus
 from tests.webui_fixtures import LiveServer
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = os.environ.get("ARCHIVIST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).parent / "artifacts" / "console"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium installed")
+SHOTS = ARTIFACTS / "console"
 
 NEW_ARTICLE = (
     "Lighthouse keepers return to Cape Vessel\n\n2024/03/09 | maritime, heritage\n\n"
     "The restored lighthouse at Cape Vessel has keepers again. Zanzibarite surveyors said "
     "the lamp room was rebuilt with the original lens.\n"
 )
-
-
-@pytest.fixture
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_upload_progress_and_the_new_article_is_found(tmp_path, browser):
@@ -127,6 +105,7 @@ def test_upload_progress_and_the_new_article_is_found(tmp_path, browser):
         assert "empty.txt" in page.text_content("table.failures")
         page.screenshot(path=str(SHOTS / "history-run.png"), full_page=True)
 
+        page.context.close()  # the browser is the whole run's; this page's context is not
         # Browsers ask for a favicon by themselves; nothing else may be missing.
         assert [u for u in missing if not u.endswith("/favicon.ico")] == []
         assert not [p for p in problems if "404" not in p], problems

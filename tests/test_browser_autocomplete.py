@@ -12,86 +12,8 @@ width, light and dark, land in `tests/artifacts/` for a person to look at.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
-from webui_fixtures import build_index, served
-
-from webui import create_app
-from webui.backend import close_engine
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).parent / "artifacts"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    index_dir = build_index(tmp_path_factory.mktemp("browser-complete") / "index")
-    app = create_app({"INDEX_DIR": str(index_dir)})
-    yield from served(app)
-    close_engine(app)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-class Watched:
-    """A page that records page errors, CSP complaints and requests for suggestions."""
-
-    def __init__(self, browser, base: str, **context) -> None:
-        self.base = base
-        self.context = browser.new_context(**{"viewport": {"width": 1280, "height": 900},
-                                              **context})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(5000)
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.asked: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console", lambda m: self.console.append(m.text))
-        self.page.on("request", self._request)
-
-    def _request(self, request) -> None:
-        if "/complete?" in request.url:
-            self.asked.append(request.url)
-
-    def goto(self, path: str):
-        self.page.goto(self.base + path)
-        return self.page
-
-    def close(self) -> None:
-        self.context.close()
-
-    def assert_clean(self) -> None:
-        assert self.errors == []
-        assert not [m for m in self.console if "Content Security Policy" in m], self.console
-
-
-@pytest.fixture
-def tab(browser, live):
-    watched = Watched(browser, live.url)
-    yield watched
-    watched.close()
-    watched.assert_clean()
-
-
-def mark_document(page) -> None:
-    page.evaluate("window.__sameDocument = true")  # a full page load loses it
-
-
-def same_document(page) -> bool:
-    return page.evaluate("window.__sameDocument === true")
+from tests.browser import ARTIFACTS, mark_document, same_document
 
 
 def combobox(page) -> dict:
@@ -237,15 +159,15 @@ def test_typing_a_word_asks_once_not_once_per_letter(tab):
     page.wait_for_timeout(600)
     # One request once typing pauses; a second only if a busy machine let
     # one gap between keys grow past the trigger's delay.
-    assert 1 <= len(tab.asked) <= 2, tab.asked
-    assert "q=harbours" in tab.asked[-1]
+    asked = tab.requested("/complete?")
+    assert 1 <= len(asked) <= 2, asked
+    assert "q=harbours" in asked[-1]
 
 
-def test_the_list_fits_a_phone_in_light_and_dark(browser, live):
+def test_the_list_fits_a_phone_in_light_and_dark(open_tab):
     ARTIFACTS.mkdir(exist_ok=True)
     for scheme in ("light", "dark"):
-        tab = Watched(browser, live.url, viewport={"width": 360, "height": 800},
-                      color_scheme=scheme)
+        tab = open_tab(viewport={"width": 360, "height": 800}, color_scheme=scheme)
         page = tab.goto("/")
         type_and_wait_for_options(page, "harb")
         page.keyboard.press("ArrowDown")
@@ -265,7 +187,6 @@ def test_the_list_fits_a_phone_in_light_and_dark(browser, live):
         # caret="initial": hiding the caret would inject a style the CSP refuses.
         page.screenshot(path=str(ARTIFACTS / f"autocomplete-360-{scheme}.png"), caret="initial")
         tab.close()
-        tab.assert_clean()
         assert text
 
 

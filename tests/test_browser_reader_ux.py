@@ -13,25 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 
 from index.article import Article, Tag
+from tests.browser import ARTIFACTS, Tab
 from tests.console_fixtures import PASSWORD, make_app, sign_in, start_reindex, wait_for_job
 from tests.corpus import write_corpus
 from tests.webui_fixtures import LiveServer, build_index
 from webui import create_app
 from webui.backend import close_engine
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).parent / "artifacts"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 #: 40 tags: more than the facet's top 30, so the tag finder is offered.
 TAGS = [f"Topic {n:02d}" for n in range(40)]
@@ -71,51 +62,6 @@ def live(tmp_path_factory):
     with LiveServer(app) as server:
         yield server
     close_engine(app)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-class Tab:
-    """A page of its own context that records page errors and CSP complaints."""
-
-    def __init__(self, browser, base: str, **context) -> None:
-        self.base = base
-        self.context = browser.new_context(**{"viewport": {"width": 1280, "height": 900},
-                                              **context})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(5000)
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console", lambda m: self.console.append(m.text))
-
-    def goto(self, path: str):
-        self.page.goto(self.base + path)
-        return self.page
-
-    def close(self) -> None:
-        self.context.close()
-        assert self.errors == []
-        assert not [m for m in self.console if "Content Security Policy" in m], self.console
-
-
-@pytest.fixture
-def open_tab(browser, live):
-    tabs: list[Tab] = []
-
-    def make(**context) -> Tab:
-        tabs.append(Tab(browser, live.url, **context))
-        return tabs[-1]
-
-    yield make
-    for t in tabs:
-        t.close()
 
 
 PHONE = {"viewport": {"width": 360, "height": 800}, "is_mobile": True, "has_touch": True}

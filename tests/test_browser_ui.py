@@ -1,4 +1,4 @@
-"""The web UI in real Chromium, against the app served by waitress.
+"""The web UI in real Chromium, against the app served by waitress (`live`).
 
 Only what a browser alone can show is tested here: htmx swapping results
 without a page load, history, the date chart's links, keyboard use, and that
@@ -9,92 +9,10 @@ light and dark land in `tests/artifacts/` for a person to look at.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from webui_fixtures import build_index, served
 
-from webui import create_app
-from webui.backend import close_engine
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).parent / "artifacts"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    index_dir = build_index(tmp_path_factory.mktemp("browser") / "index")
-    app = create_app({"INDEX_DIR": str(index_dir)})
-    yield from served(app)
-    close_engine(app)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-class Watched:
-    """A page that records dialogs, page errors and CSP complaints."""
-
-    def __init__(self, browser, base: str, **context) -> None:
-        self.base = base
-        self.context = browser.new_context(**{"viewport": {"width": 1280, "height": 900},
-                                              **context})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(5000)
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.page.on("dialog", self._dialog)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console", lambda m: self.console.append(m.text))
-
-    def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def goto(self, path: str):
-        self.page.goto(self.base + path)
-        return self.page
-
-    def query(self) -> dict[str, list[str]]:
-        return parse_qs(urlsplit(self.page.url).query)
-
-    def close(self) -> None:
-        self.context.close()
-
-    def assert_clean(self) -> None:
-        assert self.dialogs == []
-        assert self.errors == []
-        assert not [m for m in self.console if "Content Security Policy" in m], self.console
-
-
-@pytest.fixture
-def tab(browser, live):
-    watched = Watched(browser, live.url)
-    yield watched
-    watched.close()
-    watched.assert_clean()
-
-
-def mark_document(page) -> None:
-    # A full page load would lose this; an htmx swap keeps it.
-    page.evaluate("window.__sameDocument = true")
-
-
-def same_document(page) -> bool:
-    return page.evaluate("window.__sameDocument === true")
+from tests.browser import ARTIFACTS, mark_document, same_document
 
 
 def status(page) -> str:
@@ -222,22 +140,20 @@ def test_skip_link_goes_to_results(tab):
     assert page.url.endswith("#results")
 
 
-def test_phone_width_has_collapsible_filters(browser, live):
-    tab = Watched(browser, live.url, viewport={"width": 360, "height": 800})
+def test_phone_width_has_collapsible_filters(open_tab):
+    tab = open_tab(viewport={"width": 360, "height": 800})
     page = tab.goto("/?q=report")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     details = page.locator("details#facets")
     assert details.get_attribute("open") is None
     page.locator("details#facets > summary").click()
     assert details.get_attribute("open") is not None
-    tab.close()
-    tab.assert_clean()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshots(browser, live, scheme):
+def test_screenshots(open_tab, scheme):
     ARTIFACTS.mkdir(exist_ok=True)
-    tab = Watched(browser, live.url, color_scheme=scheme)
+    tab = open_tab(color_scheme=scheme)
     shots = {
         "landing": "/",
         "results": "/?q=harbour&tag=memo",
@@ -254,8 +170,6 @@ def test_screenshots(browser, live, scheme):
     page = tab.goto("/?q=report")
     page.set_viewport_size({"width": 360, "height": 800})
     page.screenshot(path=str(ARTIFACTS / f"results-360-{scheme}.png"), full_page=False)
-    tab.close()
-    tab.assert_clean()
 
 
 def test_keyboard_focus_survives_a_facet_swap(tab):

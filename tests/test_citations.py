@@ -28,13 +28,13 @@ import schemathesis
 from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
 from hypothesis import HealthCheck, given, settings
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
-from webui_fixtures import build_index, parse_html, path_of, query_of
 
 from index.article import Article
 from index.normalize import normalize_tags as tags
 from search.citation import Citation, cite_key, cite_keys, to_bibtex, to_ris
 from search.engine import Engine
 from search.request import SearchRequest
+from tests.webui_fixtures import build_index, parse_html, path_of, query_of
 from webui import create_app
 from webui.backend import close_engine
 
@@ -113,18 +113,6 @@ def hits(index_dir):
         engine.close()
     assert results.total == len(ARTICLES)
     return results.hits
-
-
-@pytest.fixture(scope="module")
-def app(index_dir):
-    app = create_app({"INDEX_DIR": str(index_dir), "TESTING": True})
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 # -- what each article should read back as ------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 from click.testing import CliRunner
-from webui_fixtures import build_index
 
+from tests.webui_fixtures import build_index
 from webui.cli import main
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from webui_fixtures import query_of
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article
@@ -20,6 +19,7 @@ from search import facets
 from search.engine import Engine
 from search.request import SearchRequest
 from search.results import DateBucket, DateFacet, SearchResults
+from tests.webui_fixtures import query_of
 from webui import create_app, histogram, links, presenters
 
 

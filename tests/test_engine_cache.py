@@ -70,7 +70,7 @@ def test_a_new_commit_is_never_answered_from_the_old_cache(tmp_path):
     assert engine.run(_request("wheat")).total == 1
     version = engine.version()
     write_articles(ix, [_article(3, "wheat")])
-    _inner(engine)._next_check = 0.0  # skip the half-second wait between index checks
+    _inner(engine).refresh()  # skip the half-second wait between index checks
     assert engine.version() != version
     again = engine.run(_request("wheat"))
     assert not again.from_cache
@@ -110,7 +110,7 @@ def test_stored_fields_kept_for_a_generation_never_outlive_it(tmp_path):
     write_articles(ix, [dataclasses.replace(_article(1, "wheat"),
                                             title="Report 1 on wheat, revised")])
     ix.optimize()  # one segment again: the revised article is document 0, as the old one was
-    engine._next_check = 0.0
+    engine.refresh()
     assert [h.title for h in engine.run(_request("wheat")).hits] == ["Report 1 on wheat, revised"]
     engine.close()
 

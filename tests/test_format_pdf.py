@@ -11,7 +11,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from webui_fixtures import parse_html
 
 from index import upload
 from index.article import Article, ReadError, SourceText
@@ -21,6 +20,7 @@ from index.writer import update
 from search.engine import Engine
 from search.request import SearchRequest
 from tests.fixtures.make_pdfs import Report, build_report, image_only_pdf, sample_reports
+from tests.webui_fixtures import parse_html
 from webui import create_app
 from webui.backend import close_engine
 

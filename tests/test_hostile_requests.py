@@ -31,12 +31,9 @@ import csv
 import html
 import io
 import json
-import os
 import random
-import socket
 import string
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -51,8 +48,8 @@ from index.writer import update
 from search.plan import MAX_DEPTH, MAX_EDITS, MAX_EXPANDING, MAX_EXPANSION, MAX_TERMS
 from search.request import MAX_PAGE, MAX_PER_PAGE, MAX_Q, MAX_TAGS
 from tests.corpus import TAGS, WORDS, write_corpus
+from tests.servers import free_port, start_archivist, stop_process
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Seconds any one request may take before it counts as a hang.
 CEILING = 10.0
 ARTICLES = 1500
@@ -202,17 +199,6 @@ class Server:
     article_id: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _archivist() -> list[str]:
-    script = Path(sys.executable).parent / "archivist"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "webui.cli"]
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # a 3xx is an answer to check, not follow
         return None
@@ -244,42 +230,12 @@ def fetch(url: str, headers: dict | None = None) -> Answer:
     return Answer(status, ctype, body, time.monotonic() - t0)
 
 
-def _start(index_dir: Path, log: Path, env: dict) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    with open(log, "w", encoding="utf-8") as err:
-        proc = subprocess.Popen(
-            [*_archivist(), "--index-dir", str(index_dir), "serve", "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"archivist serve exited:\n{log.read_text('utf-8')}")
-        try:
-            if fetch(url + "/api/search?q=oil").status == 200:
-                return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    proc.wait()
-    raise AssertionError("archivist serve did not answer within 60 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _env(**settings: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIST_")}
-    env.update({f"ARCHIVIST_{k}": v for k, v in settings.items()})
-    return env
+def _serve(index_dir: Path, log: Path, max_query_chars: int) -> tuple[subprocess.Popen, str]:
+    """`archivist serve` with `MAX_QUERY_CHARS` set, once it answers, and its URL."""
+    port = free_port()
+    proc = start_archivist(index_dir, port, log, timeout=60,
+                           env={"ARCHIVIST_MAX_QUERY_CHARS": str(max_query_chars)})
+    return proc, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -294,12 +250,12 @@ def index_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(index_dir) -> Server:
     log = index_dir.parent / "serve.log"
-    proc, url = _start(index_dir, log, _env(MAX_QUERY_CHARS=str(MAX_Q)))
+    proc, url = _serve(index_dir, log, MAX_Q)
     try:
         hit = json.loads(fetch(url + "/api/search?q=oil").body)["hits"][0]
         yield Server(url, proc.pid, log, hit["id"])
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 # -- the routes -------------------------------------------------------------------------
@@ -420,7 +376,7 @@ def test_a_tighter_max_query_chars_cuts_the_text_first_and_says_so(index_dir):
     to 500 characters before anything reads it, and says so, on the page and
     in the API."""
     log = index_dir.parent / "serve-500.log"
-    proc, url = _start(index_dir, log, _env(MAX_QUERY_CHARS="500"))
+    proc, url = _serve(index_dir, log, 500)
     try:
         q = _distinct_words(random.Random(7), 2000)
         api = fetch(url + "/api/search?" + urlencode({"q": q}))
@@ -432,5 +388,5 @@ def test_a_tighter_max_query_chars_cuts_the_text_first_and_says_so(index_dir):
         assert page.status == 200 and page.seconds < CEILING
         assert "cut to its first 500 characters" in check_page(page)
     finally:
-        _stop(proc)
+        stop_process(proc)
     assert "Traceback" not in log.read_text("utf-8", "replace")

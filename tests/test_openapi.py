@@ -1,11 +1,12 @@
 """The OpenAPI description holds: schemathesis against the live server.
 
 The app is served by waitress on a free loopback port over the web UI tests'
-index (which includes articles whose every field is hostile markup). The
-schema is fetched from the server itself (`/api/openapi.json`), then
-schemathesis generates requests from it, a bounded number per operation, and
-checks each answer: no server error, a documented status code and content
-type, and a body that validates against the documented schema.
+index (`live` in conftest.py; it includes articles whose every field is
+hostile markup). The schema is fetched from the server itself
+(`/api/openapi.json`), then schemathesis generates requests from it, a
+bounded number per operation, and checks each answer: no server error, a
+documented status code and content type, and a body that validates against
+the documented schema.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.webui_fixtures import LiveServer, build_index, corpus
-from webui import create_app
-from webui.backend import close_engine
+from tests.webui_fixtures import corpus
 
 #: Generated requests per operation: enough to reach odd parameters, small for `make test`.
 EXAMPLES = 60
@@ -30,15 +29,6 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.filter_too_much],
 )
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    index_dir = build_index(tmp_path_factory.mktemp("openapi") / "ix")
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)})
-    with LiveServer(app) as server:
-        yield server
-    close_engine(app)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from webui_fixtures import parse_html
 
 from index import store
 from index.article import SourceText
@@ -24,6 +23,7 @@ from index.formats import reader_for
 from index.schema import SCHEMA_VERSION
 from index.sources import OUTSIDE_SOURCE, load, walk
 from index.writer import source_key_for, update, write_articles
+from tests.webui_fixtures import parse_html
 from webui import create_app
 from webui.backend import close_engine
 

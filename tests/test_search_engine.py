@@ -1,7 +1,6 @@
 """The engine on a real in-RAM index: query forms, fallbacks, facets, dates, Persian."""
 
 import datetime as dt
-import random
 import re
 from collections import Counter
 
@@ -10,46 +9,12 @@ from whoosh.filedb.filestore import RamStorage
 
 from index.analysis import STOPS, terms
 from index.article import Article
-from index.normalize import normalize_tags
 from index.schema import make_schema
 from index.writer import write_articles
 from search.engine import NOT_INDEXED, Engine
 from search.request import SearchRequest
-
-WORDS = ["oil", "wheat", "bank", "england", "election", "coffee", "frost", "brazil",
-         "market", "delegation", "negotiation", "harvest", "currency", "shipping"]
-TAGS = ["Energy", "Grain", "Top News", "Finance", "Politics", "Weather", "Trade"]
-
-
-def make_corpus() -> list[Article]:
-    rnd = random.Random(7)
-    arts = []
-    for i in range(120):
-        words = rnd.sample(WORDS, 4)
-        body = " ".join(
-            f"The {w} report number {i} was discussed at length by officials." for w in words
-        ) + f"\n\nA second paragraph mentions {words[0]} again."
-        date = None if i % 10 == 0 else dt.date(2021, 1, 1) + dt.timedelta(days=rnd.randrange(900))
-        arts.append(Article(
-            id=f"a{i}", source=f"/src/a{i}.txt", title=f"{words[0].title()} story {i}",
-            body=body, date=date, tags=normalize_tags(rnd.sample(TAGS, rnd.randrange(0, 4))),
-            kind="news", language="en",
-        ))
-    # Persian articles: Persian yeh/keheh in the text.
-    arts.append(Article(id="fa1", source="/src/fa1.txt", title="گزارش کتاب یکم",
-                        body="این کتاب در سال ۱۴۰۱ منتشر شد. کتاب درباره تاریخ است.",
-                        date=dt.date(2022, 5, 28), tags=normalize_tags(["کتاب"]), language="fa"))
-    arts.append(Article(id="fa2", source="/src/fa2.txt", title="خبر دیگر",
-                        body="هیچ ربطی به موضوع ندارد.", date=None, language="fa"))
-    # Two articles sharing one phrase, one with the words apart.
-    arts.append(Article(id="p1", source="/src/p1.txt", title="Rates",
-                        body="Interest rates rose sharply.", date=dt.date(2022, 5, 3)))
-    arts.append(Article(id="p2", source="/src/p2.txt", title="Rates again",
-                        body="Rates of interest were flat.", date=dt.date(2022, 5, 4)))
-    return arts
-
-
-CORPUS = make_corpus()
+from search.snippets import MAX_SNIPPETS
+from tests.engine_corpus import CORPUS, TAGS
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +35,16 @@ def run(engine, **kw):
 
 
 def test_browse_lists_everything_newest_first(engine):
-    r = run(engine, per_page=100)
-    assert r.total == len(CORPUS)
-    dates = [h.date for h in r.hits if h.date]
-    assert dates == sorted(dates, reverse=True)
-    assert r.hits[-1].date is None or len(r.hits) == 100  # undated come last
-    assert r.pages == 2
+    first, second = run(engine, per_page=100), run(engine, per_page=100, page=2)
+    assert first.total == len(CORPUS) and first.pages == 2
+    hits = first.hits + second.hits
+    assert sorted(h.id for h in hits) == sorted(a.id for a in CORPUS)  # each one once
+    newest_first = sorted((a.date for a in CORPUS if a.date), reverse=True)
+    undated = sum(1 for a in CORPUS if a.date is None)
+    # The undated articles belong at the end of page 2: the corpus has more than a
+    # page of dated ones and some undated ones, so both pages are checked.
+    assert len(newest_first) > 100 and undated > 0
+    assert [h.date for h in hits] == newest_first + [None] * undated
 
 
 def test_plain_words_all_must_match(engine):
@@ -228,13 +197,30 @@ def test_persian_keyboard_variants_and_digits(engine):
 
 
 def test_snippets_mark_matches_and_fall_back_to_the_lead(engine):
-    r = run(engine, q="delegation")
+    r = run(engine, q="delegation", per_page=100)
     assert r.hits and all("<mark>" in str(s) for h in r.hits for s in h.snippets[:1])
-    assert all(len(h.snippets) <= 3 for h in r.hits)
+    # One passage per place the word stands in the body: its sentence in the
+    # first paragraph, and the second paragraph when it repeats it there.
+    by_id = {a.id: a for a in CORPUS}
+    per_hit = {h.id: len(h.snippets) for h in r.hits}
+    assert per_hit == {i: min(by_id[i].body.count("delegation"), MAX_SNIPPETS) for i in per_hit}
+    assert set(per_hit.values()) == {1, 2}  # the corpus has hits of both kinds
     only_title = run(engine, q="title:rates").hits
     p1 = next(h for h in only_title if h.id == "p1")
     assert "<mark>Rates</mark>" in str(p1.title_html)
     assert p1.snippets and "Interest rates rose" in str(p1.snippets[0])
+
+
+def test_a_hit_shows_at_most_max_snippets_passages():
+    # The word in five paragraphs far apart: five places to show, MAX_SNIPPETS shown.
+    body = "\n\n".join(f"Paragraph {n} is about the lighthouse keeper and nothing else."
+                       + " Filler words follow here." * 12 for n in range(5))
+    ix = RamStorage().create_index(make_schema())
+    write_articles(ix, [Article(id="l1", source="/src/l1.txt", title="Keepers", body=body)])
+    hits = Engine.from_index(ix).run(SearchRequest(q="lighthouse")).hits
+    assert MAX_SNIPPETS == 2
+    assert [h.id for h in hits] == ["l1"] and len(hits[0].snippets) == MAX_SNIPPETS
+    assert all("<mark>lighthouse</mark>" in str(s) for s in hits[0].snippets)
 
 
 def test_a_misspelling_is_corrected_and_the_reader_may_search_as_typed(engine):
@@ -292,12 +278,12 @@ def test_engine_sees_new_commits(tmp_path):
     e = Engine(tmp_path)
     assert e.run(SearchRequest()).total == 5
     write_articles(ix, CORPUS[5:8])
-    e._next_check = 0  # skip the half-second wait
+    e.refresh()  # skip the half-second wait
     assert e.run(SearchRequest()).total == 8
     gen2, ix2 = new_generation(tmp_path)
     write_articles(ix2, CORPUS[:2])
     make_current(tmp_path, gen2)
-    e._next_check = 0
+    e.refresh()
     assert e.run(SearchRequest()).total == 2
 
 

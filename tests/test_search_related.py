@@ -8,7 +8,7 @@ from index.schema import make_schema
 from index.writer import write_articles
 from search.lru import LRU
 from search.related import KEY_TERMS, KnownFrequencies, key_terms
-from tests.test_search_engine import CORPUS
+from tests.engine_corpus import CORPUS
 
 
 def _whoosh_key_terms(searcher, docnum: int) -> list[tuple[str, str, float]]:

@@ -26,7 +26,7 @@ from werkzeug.test import EnvironBuilder
 
 from index.writer import update
 from tests.corpus import write_corpus
-from tests.test_serve_workers import free_port, get_json, start_serve, stop, wait_until
+from tests.servers import free_port, get_json, launch_archivist, stop_process, wait_until
 from webui.config import DEFAULTS
 from webui.server import MAX_REQUEST_LINE, limit_body, max_request_body
 
@@ -82,15 +82,16 @@ def serve_on(index_dir, tmp_path_factory):
     def port_of(workers: int) -> int:
         if workers not in running:
             port, log = free_port(), tmp_path_factory.mktemp("log") / "serve.log"
-            proc = start_serve(index_dir, port, log, "--workers", str(workers),
-                               env={"ARCHIVIST_ADMIN_PASSWORD_HASH": generate_password_hash("pw")})
+            proc = launch_archivist(
+                index_dir, port, log, "--workers", str(workers),
+                env={"ARCHIVIST_ADMIN_PASSWORD_HASH": generate_password_hash("pw")})
             running[workers] = (proc, port, log)
             wait_until(lambda: get_json(port, "/api/search")["total"] == 20, seconds=60)
         return running[workers][1]
 
     yield port_of
     for proc, _, log in running.values():
-        stop(proc)
+        stop_process(proc)
         assert "Traceback" not in log.read_text()
 
 

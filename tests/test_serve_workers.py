@@ -11,47 +11,21 @@ worker. Request-body limits are in `test_serve_limits.py`.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from index.writer import update
 from tests.bench.loadtest import connections_per_worker
 from tests.corpus import write_corpus
+from tests.servers import free_port, get_json, launch_archivist, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_serve(index_dir: Path, port: int, log: Path, *args: str,
-                env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`archivist serve` on 127.0.0.1:`port`, its stderr into `log` (never a pipe:
-    nobody would drain it)."""
-    with open(log, "w", encoding="utf-8") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "webui.cli", "--index-dir", str(index_dir), "serve",
-             "--port", str(port), *args],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})},
-        )
-
-
-def stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.kill()
-        server.wait()
 
 
 def children(pid: int) -> list[int]:
@@ -86,25 +60,6 @@ def listens(pid: int, port: int) -> bool:
     return False
 
 
-def get_json(port: int, path: str) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
-        assert r.status == 200
-        return json.loads(r.read())
-
-
-def wait_until(check, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 def _two_workers(server: subprocess.Popen, port: int) -> list[int]:
     """The server's two workers, once both listen on `port`."""
     return wait_until(lambda: (w := children(server.pid)) and len(w) == 2
@@ -129,7 +84,7 @@ def test_two_workers_share_the_port_a_dead_one_is_replaced_and_sigterm_stops_all
     write_corpus(tmp_path / "c", 30)
     update(tmp_path / "ix", [tmp_path / "c"])
     port, log = free_port(), tmp_path / "serve.log"
-    server = start_serve(tmp_path / "ix", port, log, "--workers", "2")
+    server = launch_archivist(tmp_path / "ix", port, log, "--workers", "2")
     held: list[http.client.HTTPConnection] = []
     try:
         wait_until(lambda: get_json(port, "/api/search")["total"] == 30)
@@ -167,13 +122,13 @@ def test_two_workers_share_the_port_a_dead_one_is_replaced_and_sigterm_stops_all
     finally:
         for conn in held:
             conn.close()
-        stop(server)
+        stop_process(server, grace=0)
 
 
 def test_ctrl_c_stops_the_workers_gracefully(tmp_path):
     update(tmp_path / "ix", [])
     port, log = free_port(), tmp_path / "serve.log"
-    server = start_serve(tmp_path / "ix", port, log, "--workers", "2")
+    server = launch_archivist(tmp_path / "ix", port, log, "--workers", "2")
     try:
         workers = _two_workers(server, port)
         server.send_signal(signal.SIGINT)
@@ -184,20 +139,20 @@ def test_ctrl_c_stops_the_workers_gracefully(tmp_path):
         text = log.read_text()
         assert "Handling signal: term" in text and "Handling signal: int" not in text, text
     finally:
-        stop(server)
+        stop_process(server, grace=0)
 
 
 def test_workers_stop_when_their_master_is_killed(tmp_path):
     update(tmp_path / "ix", [])
     port, log = free_port(), tmp_path / "serve.log"
-    server = start_serve(tmp_path / "ix", port, log, "--workers", "2")
+    server = launch_archivist(tmp_path / "ix", port, log, "--workers", "2")
     try:
         workers = _two_workers(server, port)
         server.kill()  # SIGKILL: the master cannot stop its workers itself
         server.wait()
         wait_until(lambda: all(gone(p) for p in workers), seconds=15)
     finally:
-        stop(server)
+        stop_process(server, grace=0)
 
 
 def test_a_taken_port_is_refused_not_shared(tmp_path):
@@ -209,11 +164,11 @@ def test_a_taken_port_is_refused_not_shared(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = start_serve(tmp_path / "ix", port, tmp_path / "serve.log", "--workers", "2")
+        server = launch_archivist(tmp_path / "ix", port, tmp_path / "serve.log", "--workers", "2")
         try:
             assert server.wait(timeout=30) != 0
         finally:
-            stop(server)
+            stop_process(server, grace=0)
     assert "cannot listen on 127.0.0.1" in (tmp_path / "serve.log").read_text()
 
 
@@ -241,9 +196,7 @@ def test_each_worker_settles_its_heap_once_its_app_is_built(tmp_path):
 
         assert seen["frozen"] > 10_000 and seen["young"] == YOUNG_GC_THRESHOLD > 700, seen
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        stop(server)
+        stop_process(server, grace=30)
 
 
 def test_settle_heap_freezes_what_the_app_built_and_spaces_young_collections(tmp_path):

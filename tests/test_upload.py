@@ -13,16 +13,15 @@ import pytest
 from index import upload
 from index.upload import UploadLimits, UploadRefused, prepare
 from tests.console_fixtures import (
+    ARTICLE,
     figure,
     make_console,
+    post_upload,
     rows,
     sign_in,
     wait_for_job,
 )
 from tests.webui_fixtures import parse_html
-
-ARTICLE = ("Harbour cranes return\n\n2023/04/02 | ports, trade\n\n"
-           "The cranes at the quay are back at work. Quayside{n}.\n")
 
 
 def _art(n: int = 1) -> bytes:
@@ -157,20 +156,12 @@ def test_dry_run_tells_what_would_change(tmp_path):
 # -- over HTTP ------------------------------------------------------------------------------
 
 
-def _post_upload(client, token, folder, files, dry_run=False):
-    data = {"csrf_token": token, "folder": str(folder),
-            "files": [(io.BytesIO(content), name) for name, content in files]}
-    if dry_run:
-        data["dry_run"] = "1"
-    return client.post("/admin/upload", data=data, content_type="multipart/form-data")
-
-
 def test_an_upload_is_saved_indexed_and_found(tmp_path):
     console = make_console(tmp_path, files=3)
     client = console.client
     token = sign_in(client)
     folder = console.src.resolve()
-    response = _post_upload(client, token, folder, [
+    response = post_upload(client, token, folder=folder, files=[
         ("harbour.txt", ARTICLE.format(n=77).encode()),
         ("batch.zip", _zip({"2023/more.txt": ARTICLE.format(n=78).encode()})),
     ])
@@ -186,7 +177,7 @@ def test_traversal_upload_is_refused_with_a_clear_message(tmp_path):
     console = make_console(tmp_path, files=1)
     client = console.client
     token = sign_in(client)
-    response = _post_upload(client, token, console.src.resolve(), [
+    response = post_upload(client, token, folder=console.src.resolve(), files=[
         ("../../escaped.txt", ARTICLE.format(n=1).encode()),
         ("slip.zip", _zip({"../../../slipped.txt": b"x"})),
     ])
@@ -204,10 +195,10 @@ def test_oversized_uploads_are_refused_with_a_clear_message(tmp_path):
     client = console.client
     token = sign_in(client)
     folder = console.src.resolve()
-    too_big = _post_upload(client, token, folder, [("big.txt", b"x" * 2_000_000)])
+    too_big = post_upload(client, token, [("big.txt", b"x" * 2_000_000)], folder)
     assert too_big.status_code == 413
     assert b"larger than 19.5 KB, the limit for one upload" in too_big.data
-    too_many = _post_upload(client, token, folder, [(f"{i}.txt", b"x") for i in range(4)])
+    too_many = post_upload(client, token, [(f"{i}.txt", b"x") for i in range(4)], folder)
     assert too_many.status_code == 413
     assert b"more than 3 files" in too_many.data
     assert sorted(p.name for p in folder.iterdir()) == ["article-000000.txt"]
@@ -218,8 +209,8 @@ def test_dry_run_then_confirm_or_cancel(tmp_path):
     client = console.client
     token = sign_in(client)
     folder = console.src.resolve()
-    response = _post_upload(client, token, folder, [("new.txt", ARTICLE.format(n=5).encode()),
-                                                    ("notes.pdf", b"%PDF")], dry_run=True)
+    response = post_upload(client, token, [("new.txt", ARTICLE.format(n=5).encode()),
+                                           ("notes.pdf", b"%PDF")], folder, dry_run=True)
     assert response.status_code == 303
     review_url = response.headers["Location"]
     review = parse_html(client.get(review_url).data)
@@ -234,7 +225,7 @@ def test_dry_run_then_confirm_or_cancel(tmp_path):
     assert (folder / "new.txt").is_file()
     assert client.get(review_url).status_code == 404, "a confirmed upload is not kept"
 
-    again = _post_upload(client, token, folder, [("later.txt", _art(6))], dry_run=True)
+    again = post_upload(client, token, [("later.txt", _art(6))], folder, dry_run=True)
     later = again.headers["Location"]
     assert client.post(later, data={"csrf_token": token, "decision": "cancel"}).status_code == 303
     assert client.get(later).status_code == 404
@@ -245,6 +236,7 @@ def test_large_uploads_always_get_a_dry_run(tmp_path):
     console = make_console(tmp_path, files=1, UPLOAD_DRY_RUN_FILES=2)
     client = console.client
     token = sign_in(client)
-    response = _post_upload(client, token, console.src.resolve(),
-                            [(f"n{i}.txt", ARTICLE.format(n=i).encode()) for i in range(3)])
+    response = post_upload(client, token,
+                           [(f"n{i}.txt", ARTICLE.format(n=i).encode()) for i in range(3)],
+                           console.src.resolve())
     assert response.status_code == 303 and "/admin/upload/" in response.headers["Location"]

@@ -28,9 +28,11 @@ import pytest
 from index import history, upload
 from index.upload import UploadLimits, UploadRefused, prepare
 from tests.console_fixtures import (
+    ARTICLE,
     figure,
     make_app,
     make_console,
+    post_upload,
     rows,
     sign_in,
     start_reindex,
@@ -43,9 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 #: CPU one refusal may cost: "well under a second", with room for a slow machine.
 CPU_GUARD = 0.5
-
-ARTICLE = ("Harbour cranes return\n\n2023/04/02 | ports, trade\n\n"
-           "The cranes at the quay are back at work. Quayside{n}.\n")
 
 
 # -- zips made byte by byte ------------------------------------------------------------
@@ -172,6 +171,15 @@ BOMBS = {
 
 GENEROUS = UploadLimits(max_bytes=10**13, max_files=10**6, max_file_bytes=20 * MB,
                         max_entries=10**6)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _parser_warmed() -> None:
+    """Parse one article before any test measures. The first parse in a process
+    loads the language model, opening its arrays through `zipfile`: neither CPU
+    spent on a refusal nor a member of anyone's upload, yet without this the
+    tests below counted both whenever this module ran first."""
+    prepare([("warm.txt", ARTICLE.format(n=0).encode())])
 
 
 @pytest.fixture
@@ -356,15 +364,6 @@ def test_damaged_members_are_refused_with_a_reason():
 # -- each bomb against the running app ----------------------------------------------------
 
 
-def _post(client, token, files, folder=None, dry_run=False):
-    data = {"csrf_token": token, "files": [(io.BytesIO(c), n) for n, c in files]}
-    if folder is not None:
-        data["folder"] = str(folder)
-    if dry_run:
-        data["dry_run"] = "1"
-    return client.post("/admin/upload", data=data, content_type="multipart/form-data")
-
-
 def _written(console) -> list[str]:
     """Every file under the sources, the uploads folder and the staging area."""
     places = [console.src, console.instance / "uploads", console.instance / "upload-staging"]
@@ -386,7 +385,7 @@ def test_each_bomb_is_refused_over_http_quickly_and_writes_nothing(tmp_path, var
     before = _written(console)
     bomb = BOMBS[variant]()
     began = time.process_time()
-    response = _post(console.client, token, [("bomb.zip", bomb)])
+    response = post_upload(console.client, token, [("bomb.zip", bomb)])
     cpu = time.process_time() - began
     assert response.status_code in (400, 413), (variant, response.status_code)
     assert cpu < 1.0, f"{variant}: {cpu:.2f} s of CPU"
@@ -398,7 +397,7 @@ def test_the_refused_list_is_bounded_on_the_page(tmp_path):
     console = make_console(tmp_path, files=1)
     token = sign_in(console.client)
     junk = _zip([(f"scan-{i:03d}.pdf", b"\x03\x00", 0, 0) for i in range(120)])
-    response = _post(console.client, token, [("scans.zip", junk)])
+    response = post_upload(console.client, token, [("scans.zip", junk)])
     assert response.status_code == 400
     page = parse_html(response.data)
     assert len(rows(page, "failures")) == upload.MAX_REFUSED_LISTED
@@ -423,7 +422,7 @@ def test_unreadable_uploads_are_refused_with_the_readers_reason_and_not_saved(tm
     token = sign_in(console.client)
     before = _written(console)
     files = [(name, data) for name, (data, _) in UNREADABLE.items()]
-    response = _post(console.client, token, files, folder=console.src.resolve())
+    response = post_upload(console.client, token, files, folder=console.src.resolve())
     assert response.status_code == 400
     cells = parse_html(response.data).xpath("//table[contains(@class,'failures')]/tbody/tr")
     found = {tr[0].text_content(): tr[1].text_content() for tr in cells}
@@ -432,7 +431,7 @@ def test_unreadable_uploads_are_refused_with_the_readers_reason_and_not_saved(tm
     assert _written(console) == before
 
     # Mixed with a good file: only the good one is ever written.
-    mixed = _post(console.client, token, [("good.txt", ARTICLE.format(n=9).encode()),
+    mixed = post_upload(console.client, token, [("good.txt", ARTICLE.format(n=9).encode()),
                                           ("empty.txt", b"")])
     assert mixed.status_code == 303, "refused files send the upload through the dry run"
     review = mixed.headers["Location"]
@@ -537,7 +536,7 @@ def test_uploads_go_to_the_instance_uploads_folder_by_default(tmp_path):
     assert str(stray) not in options
     assert not uploads.exists(), "created on demand, not by looking at the form"
 
-    response = _post(client, token, [("harbour.txt", ARTICLE.format(n=71).encode())])
+    response = post_upload(client, token, [("harbour.txt", ARTICLE.format(n=71).encode())])
     assert response.status_code == 303
     assert wait_for_job(client)["summary"]["added"] == 1
     assert (uploads / "harbour.txt").is_file()
@@ -547,7 +546,7 @@ def test_uploads_go_to_the_instance_uploads_folder_by_default(tmp_path):
     assert any(str(uploads) in r and "uploads" in r for r in rows(sources, "sources"))
 
     # A configured source can still be chosen.
-    chosen = _post(client, token, [("pier.txt", ARTICLE.format(n=72).encode())],
+    chosen = post_upload(client, token, [("pier.txt", ARTICLE.format(n=72).encode())],
                    folder=console.src.resolve())
     assert chosen.status_code == 303 and wait_for_job(client)["status"] == "done"
     assert (console.src / "pier.txt").is_file()
@@ -557,7 +556,7 @@ def test_the_uploads_folder_can_be_configured(tmp_path):
     elsewhere = tmp_path / "incoming"
     console = make_console(tmp_path, files=1, UPLOAD_DIR=str(elsewhere))
     token = sign_in(console.client)
-    assert _post(console.client, token, [("a.txt", ARTICLE.format(n=5).encode())]) \
+    assert post_upload(console.client, token, [("a.txt", ARTICLE.format(n=5).encode())]) \
         .status_code == 303
     wait_for_job(console.client)
     assert (elsewhere / "a.txt").is_file()

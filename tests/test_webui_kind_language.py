@@ -10,9 +10,9 @@ import datetime as dt
 from urllib.parse import urlencode
 
 import pytest
-from webui_fixtures import build_index, parse_html
 
 from index.article import Article, Tag
+from tests.webui_fixtures import build_index, parse_html
 from webui import create_app
 from webui.backend import close_engine
 

@@ -14,31 +14,14 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from webui_fixtures import HOSTILE_TITLE, build_index, parse_html, path_of, query_of
 
 from index.article import Article
 from search.request import SearchRequest
+from tests.webui_fixtures import HOSTILE_TITLE, build_index, parse_html, path_of, query_of
 from webui import create_app
 from webui.backend import close_engine
 
 HX = {"HX-Request": "true", "HX-Target": "results-region"}
-
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    return build_index(tmp_path_factory.mktemp("webui") / "index")
-
-
-@pytest.fixture(scope="module")
-def app(index_dir):
-    app = create_app({"INDEX_DIR": str(index_dir), "TESTING": True})
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def get_page(client, url, **kw):

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from webui_fixtures import query_of
 
 from search.request import SearchRequest
 from search.results import DateBucket, DateFacet, SearchResults
+from tests.webui_fixtures import query_of
 from webui import create_app, histogram, links, presenters
 
 

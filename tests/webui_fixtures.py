@@ -4,14 +4,15 @@ The corpus is written here as `Article` values (no files to parse), so each
 test knows exactly what is in it: 36 ordinary articles over four years with
 a few tags, three undated ones, a Persian one, and a hostile handful whose
 titles, tags, bodies and URLs try to run script in the reader's browser.
-The index is built through the real writer and store, once per test module.
+The index is built through the real writer and store: once per run for the
+modules that share it (`corpus_index` in conftest.py), or by a module itself
+with `build_index` when it needs an archive of its own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -129,11 +130,14 @@ class LiveServer:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.close()
+        # Closed by the server's own loop thread: a socket closed from here could
+        # vanish under that thread's select(), which then died with EBADF.
+        self.server.trigger.pull_trigger(self._close_all)
         self.thread.join(timeout=5)
 
-
-def served(app) -> Iterator[LiveServer]:
-    """A generator fixture body: yields a running `LiveServer`."""
-    with LiveServer(app) as live:
-        yield live
+    def _close_all(self) -> None:
+        """In the loop thread: end every open connection (a browser keeps some
+        alive), then the server; with nothing left to watch, the loop returns."""
+        for channel in list(self.server.active_channels.values()):
+            channel.close()
+        self.server.close()

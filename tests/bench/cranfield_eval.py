@@ -62,8 +62,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.schema import SCHEMA_VERSION
-from tests.bench.loadtest import free_port, start_server, stop_server
 from tests.bench.search_bench import STOP_WORDS, fts_match, machine
+from tests.servers import free_port, start_archivist, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WORK = REPO / "bench-out"
@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             base_url, server = args.base_url.rstrip("/"), args.base_url
         else:
             port = free_port()
-            proc = start_server(ws.index, port, threads=1, log=log)
+            proc = start_archivist(ws.index, port, log, "--threads", "1", "--workers", "1")
             base_url = f"http://127.0.0.1:{port}"
             server = "`archivist serve` (one process, one thread)"
         served = api_search(base_url, "", depth=1).total
@@ -482,7 +482,8 @@ def main(argv: list[str] | None = None) -> int:
         per_query = evaluate(topics, qrels, ws.fts, base_url, args.k)
     finally:
         if proc is not None:
-            errors = stop_server(proc, log)
+            stop_process(proc)
+            errors = log.read_text("utf-8", "replace")
             if "Traceback" in errors:
                 say(f"the server logged errors, see {log}")
 

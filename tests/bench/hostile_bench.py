@@ -59,8 +59,9 @@ from urllib.parse import urlencode
 
 from index.schema import SCHEMA_VERSION
 from tests.bench import reuters
-from tests.bench.loadtest import free_port, load_average, percentile
+from tests.bench.loadtest import load_average, percentile
 from tests.corpus import write_corpus
+from tests.servers import free_port, start_archivist, stop_process
 from tests.test_hostile_requests import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,40 +146,6 @@ def prepare(work: Path, articles: int | None) -> Workspace:
 
 
 # -- the server ---------------------------------------------------------------------------
-
-
-def start_server(index_dir: Path, port: int, log: Path, max_query_chars: int):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIST_")}
-    env["ARCHIVIST_MAX_QUERY_CHARS"] = str(max_query_chars)
-    script = Path(sys.executable).parent / "archivist"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "webui.cli"]
-    with open(log, "w", encoding="utf-8") as err:
-        proc = subprocess.Popen(
-            [*command, "--index-dir", str(index_dir), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env,
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"archivist serve exited:\n{log.read_text('utf-8')}")
-        try:
-            status, _ = get(port, "/api/search?q=oil")
-            if status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("archivist serve did not answer within 120 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def get(port: int, path: str, conn: http.client.HTTPConnection | None = None):
@@ -459,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     ws = prepare(args.work, args.articles)
     port = free_port()
     log = ws.folder / "serve.log"
-    server = start_server(ws.index_dir, port, log, args.max_query_chars)
+    server = start_archivist(ws.index_dir, port, log, "--workers", "1",
+                             env={"ARCHIVIST_MAX_QUERY_CHARS": str(args.max_query_chars)})
     try:
         _, body = get(port, "/api/search?q=oil")
         article = json.loads(body)["hits"][0]["id"]
@@ -476,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         lat_md, bad2 = latency(port, server.pid, article, args.duration, args.rounds)
         load_after = load_average()
     finally:
-        stop_server(server)
+        stop_process(server)
     logged = log.read_text("utf-8", "replace")
 
     print(f"\n### Hostile requests against `archivist serve` ({ws.corpus}, "

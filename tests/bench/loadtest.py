@@ -45,7 +45,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -59,6 +58,7 @@ from index.article import stable_id
 from index.sources import source_key, source_names
 from tests.bench import reuters
 from tests.corpus import write_corpus
+from tests.servers import free_port, start_archivist, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "bench-out"
@@ -376,54 +376,6 @@ class Load:
 # -- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(index_dir: Path, port: int, threads: int, log: Path,
-                 workers: int = 1) -> subprocess.Popen:
-    """`archivist serve` on 127.0.0.1:`port`, once it answers.
-
-    Its stderr goes to the file `log`, never to a pipe: waitress warns on
-    every queued request under load, and a pipe nobody drains fills up and
-    stops the server in the middle of a write.
-    """
-    with open(log, "w", encoding="utf-8") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "webui.cli", "--index-dir", str(index_dir), "serve",
-             "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads),
-             "--workers", str(workers)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True,
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"archivist serve exited:\n{log.read_text('utf-8')}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("GET", "/api/search?q=oil")  # also opens the index
-            if conn.getresponse().status == 200:
-                conn.close()
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("archivist serve did not answer within 120 s")
-
-
-def stop_server(proc: subprocess.Popen, log: Path) -> str:
-    """Stop the server; return what it wrote on stderr (tracebacks, if any)."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    return log.read_text("utf-8", "replace")
-
-
 def resources(pid: int) -> tuple[int, int]:
     """Resident memory in KiB and open file descriptors of the server.
 
@@ -633,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = make_plan(ws.pages)
     port = free_port()
     log = ws.folder / "serve.log"
-    server = start_server(ws.index_dir, port, args.threads, log, args.workers)
+    server = start_archivist(ws.index_dir, port, log, "--threads", str(args.threads),
+                             "--workers", str(args.workers))
     load_before = load_average()
     speed = machine_speed()
     load = Load(port, plan, args.clients)
@@ -663,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
         load.finish()
     finally:
         load.stop.set()
-        server_errors = stop_server(server, log)
+        stop_process(server)
+        server_errors = log.read_text("utf-8", "replace")
     seconds = load.ended - load.started
     load_after = load_average()
 
