@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index import store
+from index.document import from_stored
 from index.sources import DEFAULT_MAX_BYTES, file_hash, source_names, walk
 from index.writer import LAST_RUN_FILE, Failure, known_roots, recorded_source_names
 
@@ -137,17 +138,17 @@ def _read_all(ix, report: CheckReport) -> dict[str, str]:
         shas = r.column_reader("source_hash")
         for docnum in r.all_doc_ids():
             try:
-                fields = r.stored_fields(docnum)
+                article = from_stored(r.stored_fields(docnum))
             except Exception as e:  # noqa: BLE001 -- a damaged record is a finding
                 report.unreadable.append(Failure(f"#{docnum}", f"{type(e).__name__}: {e}"))
                 continue
-            absent = [name for name in REQUIRED if not fields.get(name)]
+            absent = [name for name in REQUIRED if not getattr(article, name)]
             if absent:
-                who = fields.get("id") or f"#{docnum}"
+                who = article.id or f"#{docnum}"
                 report.unreadable.append(Failure(str(who), "no " + ", no ".join(absent)))
                 continue
             sha = shas[docnum]
-            indexed[fields["source"]] = sha.decode() if isinstance(sha, bytes) else str(sha)
+            indexed[article.source] = sha.decode() if isinstance(sha, bytes) else str(sha)
     return indexed
 
 

@@ -1,18 +1,21 @@
-"""Turning an `Article` into the fields of one Whoosh document.
+"""An `Article` as the fields of one Whoosh document, and back.
 
 The only place that knows how an article's values are spelled inside the
 index (tags joined by commas, labels by a unit separator, the date as a
-datetime, the `dated` flag). The search side reads them back with the same
-constants from here, so the two never disagree.
+datetime, the `dated` flag, page offsets as a list): `to_document` writes
+them, `from_stored` reads a document's stored fields back as a
+`StoredArticle`, and every reader of stored fields (the search side's hits,
+export, health, check) goes through it, so none of them disagrees.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from index import embedding
 from index.analysis import LanguageText
-from index.article import Article
+from index.article import Article, Tag
 
 #: Joins tag labels in the stored `tag_labels` field (never appears in a tag).
 LABEL_SEPARATOR = "\x1f"
@@ -64,3 +67,57 @@ def to_document(article: Article, source_hash: str, vector: bytes | None = None)
 def split_labels(stored: str | None) -> list[str]:
     """The tag labels from a stored `tag_labels` value."""
     return [s for s in (stored or "").split(LABEL_SEPARATOR) if s]
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """What the index stores of an article, decoded (see `from_stored`).
+
+    `source` is the absolute path of its file (the librarians' side keeps
+    it; readers are shown `search.places`'s form); `tags` pair each key
+    with the label the source spelled.
+    """
+
+    id: str
+    title: str
+    body: str
+    date: dt.date | None
+    tags: tuple[Tag, ...]
+    kind: str | None
+    language: str | None
+    url: str | None
+    publication: str | None
+    author: str | None
+    pages: tuple[int, ...]
+    source: str
+
+
+def from_stored(fields: dict) -> StoredArticle:
+    """Decode a Whoosh document's stored fields (missing ones are empty).
+
+    Labels are paired with keys by position; when their counts disagree (an
+    index written before labels were stored) the keys stand in as labels.
+    """
+    keys = [k.strip() for k in (fields.get("tags") or "").split(",") if k.strip()]
+    labels = split_labels(fields.get("tag_labels"))
+    if len(labels) != len(keys):
+        labels = keys
+    date = fields.get("date")
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    elif not isinstance(date, dt.date):
+        date = None
+    return StoredArticle(
+        id=fields.get("id") or "",
+        title=fields.get("title") or "",
+        body=fields.get("body") or "",
+        date=date,
+        tags=tuple(Tag(k, lab) for k, lab in zip(keys, labels, strict=True)),
+        kind=fields.get("kind") or None,
+        language=fields.get("language") or None,
+        url=fields.get("url") or None,
+        publication=fields.get("publication") or None,
+        author=fields.get("author") or None,
+        pages=tuple(fields.get("pages") or ()),
+        source=fields.get("source") or "",
+    )

@@ -14,7 +14,6 @@ byte-identical. This module reads the index and never writes to it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from index import store
-from index.document import split_labels
+from index.document import from_stored
 from index.formats.jsonl import ID_PATTERN
 
 
@@ -66,22 +65,20 @@ def export_jsonl(index_dir: Path, out: TextIO) -> ExportResult:
 
 
 def _record(fields: dict) -> dict:
-    keys = [k for k in (fields.get("tags") or "").split(",") if k]
-    labels = split_labels(fields.get("tag_labels")) or keys
-    date = fields.get("date")
+    a = from_stored(fields)
     record = {
-        "id": fields.get("id", ""),
-        "title": fields.get("title", ""),
-        "date": date.date().isoformat() if isinstance(date, dt.datetime) else None,
-        "tags": labels,
-        "kind": fields.get("kind"),
-        "url": fields.get("url"),
-        "language": fields.get("language"),
-        "publication": fields.get("publication"),
-        "author": fields.get("author"),
-        "pages": list(fields.get("pages") or []) or None,
-        "body": fields.get("body", ""),
-        "source": fields.get("source"),
+        "id": a.id,
+        "title": a.title,
+        "date": a.date.isoformat() if a.date else None,
+        "tags": [t.label for t in a.tags],
+        "kind": a.kind,
+        "url": a.url,
+        "language": a.language,
+        "publication": a.publication,
+        "author": a.author,
+        "pages": list(a.pages) or None,
+        "body": a.body,
+        "source": a.source,
     }
     return {k: v for k, v in record.items() if v not in (None, "")}
 

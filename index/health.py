@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from index import store, vocabulary
-from index.document import split_labels
+from index.document import from_stored
 from index.writer import LAST_RUN_FILE, SOURCES_FILE, Failure, known_roots
 
 #: Whoosh stores a DATETIME as microseconds since datetime.min; undated
@@ -223,12 +223,9 @@ def _tag_counts(r, live: np.ndarray) -> tuple[dict[str, tuple[int, int]], np.nda
 
 def _label(r, key: str, docnum: int) -> str:
     """The spelling a source used for tag `key`, read from one article that has it."""
-    fields = r.stored_fields(docnum)
-    keys = [k for k in (fields.get("tags") or "").split(",")]
-    labels = split_labels(fields.get("tag_labels"))
-    for k, label in zip(keys, labels, strict=False):
-        if k.strip() == key:
-            return label
+    for tag in from_stored(r.stored_fields(docnum)).tags:
+        if tag.key == key:
+            return tag.label
     return key
 
 

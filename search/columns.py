@@ -30,9 +30,8 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from index.analysis import normalize_word
-from index.document import split_labels
+from index.document import from_stored
 from index.embedding import VECTOR_BYTES, from_bytes
-from index.normalize import tag_key
 from search.lru import LRU
 
 #: Ordinal of 1970-01-01, to turn day ordinals into numpy datetime64 days.
@@ -495,10 +494,9 @@ class Columns:
         label = key
         docs = self.tag_docs[tag_id]
         if len(docs):
-            fields = stored_fields(int(docs[0])) or {}
-            for lab in split_labels(fields.get("tag_labels")):
-                if tag_key(lab) == key:  # the indexer's own rule, not a copy of it
-                    label = lab
+            for tag in from_stored(stored_fields(int(docs[0])) or {}).tags:
+                if tag.key == key:
+                    label = tag.label
                     break
         with self._lock:
             self._labels[tag_id] = label

@@ -32,6 +32,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from index import embedding
+from index.document import from_stored
 from search import explain as explain_mod
 from search import facets, ranking, recency
 from search import hits as hits_mod
@@ -453,9 +454,9 @@ class Engine:
         for docnum, fields in s.reader().iter_docs():
             if not cols.live[docnum]:
                 continue
-            rows.append((int(cols.newest_rank[docnum]), fields.get("id", ""),
-                         fields.get("title") or ""))
-            for tag in hits_mod.tags_of(fields):
+            article = from_stored(fields)
+            rows.append((int(cols.newest_rank[docnum]), article.id, article.title))
+            for tag in article.tags:
                 labels.setdefault(tag.key, tag.label)
         rows.sort()
         return CompletionIndex.build(

@@ -14,13 +14,12 @@ this module returns are the plain dataclasses of `search.results`.
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 from collections.abc import Callable
 
 import numpy as np
 from whoosh.searching import Searcher
 
-from index.document import split_labels
+from index.document import StoredArticle, from_stored
 from search import snippets
 from search.columns import Columns
 from search.results import ArticleView, Hit, HitTag
@@ -38,25 +37,21 @@ def hits(s: Searcher, cols: Columns, docnums, marks: dict[str, set[bytes]] | Non
     None, plain titles and no passages. `shown(source)` is how a source
     path is shown to readers (`search.places`)."""
     docnums = [int(d) for d in docnums]
+    stored = [from_stored(cols.stored(s, d)) for d in docnums]
     if marks is None:
-        stored = [cols.stored(s, d) for d in docnums]
-        titles = snippets.render([snippets.Piece(f.get("title") or "", []) for f in stored])
-        return [hit_of(f, html, scores[d] if scores is not None else None,
-                       shown(f.get("source", "")))
-                for d, f, html in zip(docnums, stored, titles, strict=True)]
+        titles = snippets.render([snippets.Piece(a.title, []) for a in stored])
+        return [hit_of(a, html, scores[d] if scores is not None else None, shown(a.source))
+                for d, a, html in zip(docnums, stored, titles, strict=True)]
     title_spans = char_spans(s, cols, "title", marks["title"], docnums)
     body_spans = char_spans(s, cols, "body", marks["body"], docnums)
-    stored = [cols.stored(s, d) for d in docnums]
     pieces: list[snippets.Piece] = []
     chosen_at: dict[int, list[int]] = {}
     layout = []
-    for d, fields in zip(docnums, stored, strict=True):
-        title = fields.get("title") or ""
-        body = fields.get("body") or ""
-        pieces.append(snippets.Piece(title, [(a, b) for a, b, _ in title_spans.get(d, [])]))
-        chosen = snippets.passages(body, body_spans.get(d, []))
+    for d, a in zip(docnums, stored, strict=True):
+        pieces.append(snippets.Piece(a.title, [(x, y) for x, y, _ in title_spans.get(d, [])]))
+        chosen = snippets.passages(a.body, body_spans.get(d, []))
         if not chosen:
-            lead = snippets.lead(body)
+            lead = snippets.lead(a.body)
             chosen = [lead] if lead else []
         pieces.extend(chosen)
         chosen_at[d] = [p.offset for p in chosen]
@@ -64,21 +59,19 @@ def hits(s: Searcher, cols: Columns, docnums, marks: dict[str, set[bytes]] | Non
     html = snippets.render(pieces)
     out = []
     pos = 0
-    for d, fields, n in zip(docnums, stored, layout, strict=True):
+    for d, a, n in zip(docnums, stored, layout, strict=True):
         title_html, snips = html[pos], html[pos + 1: pos + 1 + n]
         pos += 1 + n
-        out.append(hit_of(fields, title_html, scores[d] if scores is not None else None,
-                          shown(fields.get("source", "")), list(snips),
-                          pages_of(fields, chosen_at[d])))
+        out.append(hit_of(a, title_html, scores[d] if scores is not None else None,
+                          shown(a.source), list(snips), pages_of(a, chosen_at[d])))
     return out
 
 
 def article_view(s: Searcher, cols: Columns, docnum: int, marks: dict[str, set[bytes]],
                  shown: Callable[[str], str]) -> ArticleView:
     """The whole article `docnum`, its paragraphs marked with `marks`."""
-    fields = cols.stored(s, docnum)  # related articles read it again
-    title = fields.get("title") or ""
-    body = fields.get("body") or ""
+    a = from_stored(cols.stored(s, docnum))  # kept: related articles read it again
+    title, body = a.title, a.body
     title_spans = [(a, b) for a, b, _ in char_spans(s, cols, "title", marks["title"],
                                                      [docnum]).get(docnum, [])]
     body_spans = [(a, b) for a, b, _ in char_spans(s, cols, "body", marks["body"],
@@ -86,12 +79,10 @@ def article_view(s: Searcher, cols: Columns, docnum: int, marks: dict[str, set[b
     pieces = [snippets.Piece(title, title_spans), *snippets.paragraphs(body, body_spans)]
     html = snippets.render(pieces)
     return ArticleView(
-        id=fields.get("id", ""), title=title, title_html=html[0],
-        paragraphs=html[1:], date=date_of(fields), tags=tags_of(fields),
-        kind=fields.get("kind"), language=fields.get("language"),
-        url=fields.get("url"), source=shown(fields.get("source", "")),
-        publication=fields.get("publication"), author=fields.get("author"),
-        paragraph_pages=pages_of(fields, [p.offset for p in pieces[1:]]),
+        id=a.id, title=title, title_html=html[0], paragraphs=html[1:], date=a.date,
+        tags=hit_tags(a), kind=a.kind, language=a.language, url=a.url,
+        source=shown(a.source), publication=a.publication, author=a.author,
+        paragraph_pages=pages_of(a, [p.offset for p in pieces[1:]]),
     )
 
 
@@ -125,34 +116,21 @@ def char_spans(s: Searcher, cols: Columns, fieldname: str, terms: set[bytes],
     return out
 
 
-def hit_of(fields: dict, title_html, score, source: str, snips=(), pages=()) -> Hit:
-    """A `Hit` from an article's stored fields (the one place they are read)."""
-    return Hit(id=fields.get("id", ""), title=fields.get("title") or "", title_html=title_html,
-               date=date_of(fields), tags=tags_of(fields), kind=fields.get("kind"),
-               source=source, url=fields.get("url"), snippets=list(snips),
-               score=float(score) if score is not None else None,
-               language=fields.get("language"), publication=fields.get("publication"),
-               author=fields.get("author"), snippet_pages=list(pages))
+def hit_of(a: StoredArticle, title_html, score, source: str, snips=(), pages=()) -> Hit:
+    """A `Hit` of a stored article, its title made `title_html`."""
+    return Hit(id=a.id, title=a.title, title_html=title_html, date=a.date, tags=hit_tags(a),
+               kind=a.kind, source=source, url=a.url, snippets=list(snips),
+               score=float(score) if score is not None else None, language=a.language,
+               publication=a.publication, author=a.author, snippet_pages=list(pages))
 
 
-def pages_of(fields: dict, offsets: list[int]) -> list[int]:
+def hit_tags(a: StoredArticle) -> list[HitTag]:
+    """The article's tags as hits carry them."""
+    return [HitTag(t.key, t.label) for t in a.tags]
+
+
+def pages_of(a: StoredArticle, offsets: list[int]) -> list[int]:
     """The 1-based page of each offset into the body, for paged articles."""
-    starts = fields.get("pages")
-    if not starts:
+    if not a.pages:
         return []
-    return [max(1, bisect.bisect_right(starts, o)) for o in offsets]
-
-
-def date_of(fields: dict) -> dt.date | None:
-    value = fields.get("date")
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
-
-
-def tags_of(fields: dict) -> list[HitTag]:
-    keys = [k.strip() for k in (fields.get("tags") or "").split(",") if k.strip()]
-    labels = split_labels(fields.get("tag_labels"))
-    if len(labels) != len(keys):
-        labels = keys
-    return [HitTag(k, lab) for k, lab in zip(keys, labels, strict=True)]
+    return [max(1, bisect.bisect_right(a.pages, o)) for o in offsets]
