@@ -1,6 +1,6 @@
 """Facet counts: tags and date histograms for the current results, exactly.
 
-Both are counted from the per-generation arrays of `search.columns` with
+Both are counted from the per-generation arrays of `search.embedded.columns` with
 `np.bincount` over the matching docnums, so a facet costs the same whether
 the results are ten articles or the whole archive, and every count is the
 number of results the reader would get by following it.
@@ -25,7 +25,7 @@ import datetime as dt
 
 import numpy as np
 
-from search.columns import Category, Columns
+from search.embedded.columns import Category, Columns
 from search.results import DateBucket, DateFacet, FacetValue, TagFacet
 
 DEFAULT_TOP_TAGS = 30

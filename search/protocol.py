@@ -2,7 +2,7 @@
 engine, in plain values.
 
 Any engine that answers these methods can serve readers: the embedded
-Whoosh engine (`search.engine.Engine`) today. Everything crossing the seam
+Whoosh engine (`search.embedded.engine.Engine`) today. Everything crossing the seam
 is a dataclass of `search.results`, `search.autocomplete` or this module;
 no engine object, no HTML but the sanitized `Markup` those dataclasses
 carry, and no server path.

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from search.columns import Columns
+from search.embedded.columns import Columns
 
 #: How many of the best-ranked articles are looked at again.
 CANDIDATES = 50

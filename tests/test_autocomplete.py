@@ -25,8 +25,8 @@ from index.schema import make_schema
 from index.writer import write_articles
 from search import autocomplete
 from search.autocomplete import KINDS, MAX_COMPLETIONS, MAX_TEXT, Completion
-from search.engine import Engine
-from search.generations import REFRESH_SECONDS
+from search.embedded.engine import Engine
+from search.embedded.generations import REFRESH_SECONDS
 from tests.webui_fixtures import parse_html, path_of, query_of
 from webui import create_app
 from webui.backend import close_engine

@@ -32,7 +32,7 @@ from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_la
 from index.article import Article
 from index.normalize import normalize_tags as tags
 from search.citation import Citation, cite_key, cite_keys, to_bibtex, to_ris
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 from tests.webui_fixtures import build_index, parse_html, path_of, query_of
 from webui import create_app

@@ -36,7 +36,7 @@ import pytest
 
 from index import store
 from index.writer import update
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 from tests.corpus import page_dump, write_corpus
 

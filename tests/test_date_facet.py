@@ -16,7 +16,7 @@ from index.article import Article
 from index.schema import make_schema
 from index.writer import write_articles
 from search import facets
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 from search.results import DateBucket, DateFacet, SearchResults
 from tests.webui_fixtures import query_of

@@ -12,7 +12,7 @@ from index import store
 from index.article import Article
 from index.writer import write_articles
 from search.cache import CachedEngine
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.protocol import ReadEngine
 from search.request import SearchRequest
 

@@ -14,7 +14,7 @@ from index.article import Article, ReadError, SourceText, stable_id
 from index.formats import pagedump, reader_for
 from index.sources import load, walk
 from index.writer import update
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 
 SEED = Path(__file__).parent / "fixtures" / "seed-article.txt"

@@ -17,7 +17,7 @@ from index.article import Article, ReadError, SourceText
 from index.formats import EXTENSIONS, detect, pdf
 from index.sources import FoundFile, load
 from index.writer import update
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 from tests.fixtures.make_pdfs import Report, build_report, image_only_pdf, sample_reports
 from tests.webui_fixtures import parse_html

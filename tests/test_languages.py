@@ -15,7 +15,7 @@ from index.article import Article, Tag
 from index.language import detect, iso_code
 from index.schema import make_schema
 from index.writer import write_articles
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 
 

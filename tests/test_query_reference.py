@@ -35,7 +35,7 @@ from index.article import Article, SourceText
 from index.formats import pagedump
 from index.schema import make_schema
 from index.writer import write_articles
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 from tests.bench.reuters import page_dump, read_corpus
 
@@ -291,7 +291,7 @@ def test_reuters_hyphenated_words_match_fts5(reuters, q):
 
 # Punctuated words none of whose parts is indexed alone (one letter, or a stop
 # word): Archivist finds them by their whole joined form only (documented in
-# search.compiler). FTS5's phrase of the parts also matches them inside a longer
+# search.embedded.compiler). FTS5's phrase of the parts also matches them inside a longer
 # punctuated word ("U.S.A.", "Sino-U.S.", "Franco-U.S."), so the exact reference is
 # the regex of the joined form, and FTS5 is an upper bound.
 @pytest.mark.parametrize("q, form", [("u.s.", "u.s"), ("U.S.", "u.s"), ("S/L", "s/l"),

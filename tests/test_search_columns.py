@@ -16,9 +16,9 @@ from whoosh.filedb.filestore import RamStorage
 from index.article import Article
 from index.document import to_document
 from index.schema import make_schema
-from search.columns import BlockCache, Columns, leaf_postings, read_postings
-from search.engine import Engine
-from search.hits import char_spans
+from search.embedded.columns import BlockCache, Columns, leaf_postings, read_postings
+from search.embedded.engine import Engine
+from search.embedded.hits import char_spans
 
 WORDS = ["harbour", "wheat", "tariff", "ministry", "river", "grain", "export", "bank"]
 
@@ -123,7 +123,7 @@ def _stem(word: str) -> bytes:
 
 
 def test_common_terms_outlive_a_stream_of_rare_ones(monkeypatch):
-    import search.columns as columns
+    import search.embedded.columns as columns
 
     monkeypatch.setattr(columns, "_TERM_CACHE_SIZE", 4)
     ix = _index()
@@ -144,7 +144,7 @@ def test_common_terms_outlive_a_stream_of_rare_ones(monkeypatch):
 
 
 def test_common_terms_stay_within_their_budget(monkeypatch):
-    import search.columns as columns
+    import search.embedded.columns as columns
 
     ix = _index()
     with ix.searcher() as s:

@@ -11,7 +11,7 @@ from index.analysis import STOPS, terms
 from index.article import Article
 from index.schema import make_schema
 from index.writer import write_articles
-from search.engine import NOT_INDEXED, Engine
+from search.embedded.engine import NOT_INDEXED, Engine
 from search.request import SearchRequest
 from search.snippets import MAX_SNIPPETS
 from tests.engine_corpus import CORPUS, TAGS

@@ -19,7 +19,7 @@ from index.article import Article
 from index.normalize import normalize_tags
 from index.schema import make_schema
 from index.writer import write_articles
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 from search.snippets import Piece, _merge, _text, render
 

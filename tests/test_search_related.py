@@ -6,8 +6,8 @@ from whoosh.filedb.filestore import RamStorage
 
 from index.schema import make_schema
 from index.writer import write_articles
+from search.embedded.related import KEY_TERMS, KnownFrequencies, key_terms
 from search.lru import LRU
-from search.related import KEY_TERMS, KnownFrequencies, key_terms
 from tests.engine_corpus import CORPUS
 
 

@@ -14,11 +14,11 @@ from index.article import Article
 from index.normalize import normalize_tags
 from index.schema import make_schema
 from index.writer import write_articles
-from search import scoring
-from search.columns import Columns
-from search.compiler import Compiler
+from search.embedded import scoring
+from search.embedded.columns import Columns
+from search.embedded.compiler import Compiler
+from search.embedded.scoring import FieldsOr
 from search.plan import plan
-from search.scoring import FieldsOr
 from search.vocabulary import Vocabulary
 
 WORDS = "oil wheat harbour tariff grain bank export price crude ministry".split()

@@ -9,7 +9,7 @@ from whoosh.filedb.filestore import RamStorage
 from index.article import Article
 from index.schema import make_schema
 from index.writer import write_articles
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 
 

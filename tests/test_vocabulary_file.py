@@ -15,7 +15,7 @@ from index import store
 from index import vocabulary as index_vocabulary
 from index.health import optimize
 from index.writer import update
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest
 
 

@@ -2,7 +2,7 @@
 
 A Flask app serves many requests on many threads (waitress runs eight by
 default). Opening the index is the slow part of a search, so each app holds
-a single `search.engine.Engine`, created the first time a request needs it
+a single `search.embedded.engine.Engine`, created the first time a request needs it
 and never at import or app-creation time (a test can build an app for an
 index that does not exist yet). The engine itself notices a re-indexed
 archive and reopens it, so a long-running server never needs a restart.
@@ -69,7 +69,7 @@ def make_engine(config) -> ReadEngine:
     name = str(config.get("ENGINE") or "whoosh").lower()
     if name != "whoosh":
         raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
-    from search.engine import Engine
+    from search.embedded.engine import Engine
 
     engine = Engine(config["INDEX_DIR"],
                     half_life_days=float(config["RECENCY_HALF_LIFE_DAYS"]),

@@ -60,7 +60,7 @@ from index.formats import pagedump
 from index.schema import SCHEMA_VERSION
 from index.sources import load, walk
 from index.writer import IndexOptions, update
-from search.engine import Engine
+from search.embedded.engine import Engine
 from search.request import SearchRequest, date_bounds
 from tests.bench import reuters
 from tests.corpus import write_corpus

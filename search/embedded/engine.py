@@ -1,13 +1,13 @@
 """The Whoosh engine: answers `SearchRequest`s from the index, with plain values.
 
 `Engine` answers the read side's seam (`search.protocol.ReadEngine`) from
-the current index generation, which `search.generations` keeps open and
+the current index generation, which `search.embedded.generations` keeps open and
 refreshes while the indexer commits; whole answers are cached around it
 by `search.cache.CachedEngine`, keyed by its `version()`.
 
 A request is answered in four steps: read the text into a plan
-(`search.plan`) and compile it (`search.compiler`), evaluate it over whole
-arrays (`search.scoring`), apply the tag, date, kind and language filters
+(`search.plan`) and compile it (`search.embedded.compiler`), evaluate it over whole
+arrays (`search.embedded.scoring`), apply the tag, date, kind and language filters
 as array masks, then build only what the page shows: the hits of this page
 with their snippets (`search.snippets`) and the facet counts
 (`search.facets`). Results, hits and article views are dataclasses from
@@ -33,24 +33,25 @@ from whoosh.searching import Searcher
 
 from index import embedding
 from index.document import from_stored
-from search import explain as explain_mod
-from search import facets, ranking, recency
-from search import hits as hits_mod
+from search import facets, recency
 from search import semantic as semantic_mix
 from search.autocomplete import Completion, CompletionIndex, PerGeneration, completions
 from search.cache import VersionedCache
-from search.columns import Columns
-from search.compiler import has_text_terms, highlight_terms
-from search.generations import Generation, Generations
+from search.embedded import explain as explain_mod
+from search.embedded import hits as hits_mod
+from search.embedded import ranking
+from search.embedded.columns import Columns
+from search.embedded.compiler import has_text_terms, highlight_terms
+from search.embedded.generations import Generation, Generations
+from search.embedded.related import KnownFrequencies, key_terms
+from search.embedded.scoring import evaluate
 from search.languages import language_name
 from search.lru import LRU
 from search.places import Places
 from search.plan import QueryPlan, plan
 from search.protocol import ArchiveStats
-from search.related import KnownFrequencies, key_terms
 from search.request import SearchRequest
 from search.results import ArticleView, FacetValue, Hit, SearchResults
-from search.scoring import evaluate
 from search.suggest import AUTO_MIN_ARTICLES, apply, auto_distance, corrections, suggest
 
 NOT_INDEXED = "The archive is not indexed yet."
@@ -114,7 +115,7 @@ class Engine:
         With `snippets=False` hits carry no passages and no marks (a CSV
         export of a thousand rows wants neither, and snippets are most of
         the cost of a long page). With `explain=True` each hit carries
-        "why this result" (`search.explain`).
+        "why this result" (`search.embedded.explain`).
         """
         started = time.perf_counter()
         results = SearchResults(request=request, page=request.page, searched_for=request.q)

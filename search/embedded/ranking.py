@@ -1,6 +1,6 @@
 """Relevance, step by step: from word scores to the order of the hits.
 
-`search.scoring` gives every matching article its word score (BM25F). The
+`search.embedded.scoring` gives every matching article its word score (BM25F). The
 steps here then adjust the best candidates, in this order, each in its own
 module:
 
@@ -10,7 +10,7 @@ module:
 4. for "relevance + recency", the decay on age (`search.recency`).
 
 `rank` returns the final scores and a `Trace` of what each step did, from
-which `search.explain` writes "why this result". Nothing here changes which
+which `search.embedded.explain` writes "why this result". Nothing here changes which
 articles match; only their order.
 """
 
@@ -26,9 +26,9 @@ from whoosh import query as wq
 from index.analysis import terms
 from search import feedback, proximity, recency
 from search import semantic as semantic_mix
-from search.columns import Columns
+from search.embedded.columns import Columns
+from search.embedded.scoring import FIELD_WEIGHT, FieldsOr, evaluate
 from search.plan import QueryPlan, plan_words
-from search.scoring import FIELD_WEIGHT, FieldsOr, evaluate
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from whoosh.searching import Searcher
 
 from index import store
 from index import vocabulary as index_vocabulary
-from search.columns import Columns
-from search.compiler import Compiler
+from search.embedded.columns import Columns
+from search.embedded.compiler import Compiler
 from search.vocabulary import Vocabulary
 
 #: Seconds between two checks for a new generation.

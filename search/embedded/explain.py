@@ -1,7 +1,7 @@
 """"Why this result": a hit's score taken apart, in words a librarian can read.
 
-The score of a hit is built in steps (see `search.engine`): the words'
-BM25F scores (`search.scoring`), the closeness of the query's words
+The score of a hit is built in steps (see `search.embedded.engine`): the words'
+BM25F scores (`search.embedded.scoring`), the closeness of the query's words
 (`search.proximity`), the mix with meaning (`search.semantic`) and, for
 "relevance + recency", the decay on age (`search.recency`). This module
 replays each step for the hits of one page and records what it added, as a
@@ -21,8 +21,8 @@ import math
 import numpy as np
 from whoosh import query as wq
 
-from search import scoring
-from search.columns import Columns
+from search.embedded import scoring
+from search.embedded.columns import Columns
 from search.results import Explanation
 
 #: Queries with more terms than this are not explained (each term costs a
@@ -32,7 +32,7 @@ MAX_NODES = 60
 
 def hits(trace, cols: Columns, searcher, docnums: list[int]) -> dict[int, Explanation]:
     """"Why this result" for each of `docnums`, from a ranking's `Trace`
-    (`search.ranking`): the word scores, then each later step."""
+    (`search.embedded.ranking`): the word scores, then each later step."""
     base = words(trace.query, cols, searcher, docnums)
     out = {}
     for d in docnums:

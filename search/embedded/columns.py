@@ -40,7 +40,7 @@ _EPOCH = 719163
 _US_PER_DAY = 86_400_000_000
 #: Field lengths are stored as one byte each; this table decodes them.
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
-#: Fields whose terms are scored by `search.scoring`.
+#: Fields whose terms are scored by `search.embedded.scoring`.
 SCORED_FIELDS = ("title", "body", "tags")
 #: Rare terms kept per generation. Caches of one generation are sized to
 #: fill within the load test's first minute: 16,384 rare terms halved their
@@ -70,7 +70,7 @@ class Postings:
     ids: np.ndarray
     weights: np.ndarray
     #: The term's BM25 score in each of `ids` (boost 1), worked out on first
-    #: use by `search.scoring` and kept: it depends only on the generation.
+    #: use by `search.embedded.scoring` and kept: it depends only on the generation.
     bm25: np.ndarray | None = None
     #: Its length-normalized frequency in each of `ids` (BM25F), kept likewise.
     ntf: np.ndarray | None = None
@@ -230,7 +230,7 @@ class Columns:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     blocks: BlockCache = field(default_factory=BlockCache)
     #: (field, term) -> collection frequency (-1: not in the index), for
-    #: related articles' key terms (`search.related`).
+    #: related articles' key terms (`search.embedded.related`).
     frequencies: LRU = field(default_factory=lambda: LRU(_FREQUENCIES_SIZE))
 
     @cached_property

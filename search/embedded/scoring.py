@@ -3,7 +3,7 @@
 Whoosh finds and ranks documents one posting at a time in Python, which
 costs tens of milliseconds for a common word. Here a parsed query tree is
 evaluated bottom-up into a boolean match vector and a float score vector
-over all docnums, using the term postings cached in `search.columns`:
+over all docnums, using the term postings cached in `search.embedded.columns`:
 
 - a word is BM25F-scored from its postings (weights already carry the
   field boost), with the same constants Whoosh uses (K1 1.2, B 0.75);
@@ -28,7 +28,7 @@ from whoosh import query
 from whoosh.reading import TermNotFound
 
 from index.schema import TAGS_BOOST, TITLE_BOOST
-from search.columns import _US_PER_DAY, SCORED_FIELDS, Columns
+from search.embedded.columns import _US_PER_DAY, SCORED_FIELDS, Columns
 
 K1 = 1.2
 _NO_IDS = np.zeros(0, dtype=np.int64)

@@ -1,7 +1,7 @@
 """Query plan → Whoosh query: the Whoosh engine's half of the query seam.
 
 `search.plan` decides what a search means; this module only spells that in
-Whoosh's query objects, for `search.scoring` to evaluate over arrays. Each
+Whoosh's query objects, for `search.embedded.scoring` to evaluate over arrays. Each
 rule below is a translation, not a decision:
 
 - a `Word` is looked up in each of its fields: in title and body as its
@@ -16,7 +16,7 @@ rule below is a translation, not a decision:
   `MAX_EXPANSION` archive words (`search.vocabulary`, most frequent first),
   and the reader is told when some were left out;
 - `All`, `Any` and `Not` are `And`, `Or` and `Not`; a plan ranked by most
-  words becomes an `Or` with a coordination `scale` (see `search.scoring`).
+  words becomes an `Or` with a coordination `scale` (see `search.embedded.scoring`).
 
 **Languages.** Articles are stemmed by their own language, and a reader's
 word could be in any of the archive's languages, so a word or phrase is
@@ -38,7 +38,7 @@ from whoosh import query as wq
 
 from index.analysis import STOPS, units
 from search import plan as p
-from search.scoring import FieldsOr
+from search.embedded.scoring import FieldsOr
 from search.vocabulary import Vocabulary, index_term
 
 #: Fields whose terms are analyzed words (and so can be highlighted).

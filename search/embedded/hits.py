@@ -21,7 +21,7 @@ from whoosh.searching import Searcher
 
 from index.document import StoredArticle, from_stored
 from search import snippets
-from search.columns import Columns
+from search.embedded.columns import Columns
 from search.results import ArticleView, Hit, HitTag
 
 #: Terms per field worth marking in snippets (prefix queries can expand a lot).
