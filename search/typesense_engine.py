@@ -28,7 +28,7 @@ is Typesense's text match, not Archivist's BM25F ranking. `more_like`,
 `tag_values` and `complete` answer nothing yet.
 
 Snippets are never Typesense's highlights: the stored text is analyzed
-again (`index.analysis.term_occurrences`) and cut and sanitized by
+again (the index's own analyzer) and cut and sanitized by
 `search.snippets`, like every engine's.
 """
 
@@ -46,7 +46,7 @@ import numpy as np
 import typesense
 from typesense.exceptions import ObjectNotFound, TypesenseClientError
 
-from index.analysis import term_occurrences
+from index.analysis import ANALYZER
 from index.typesense_store import TAG_PAIR, UNDATED, encode_term, serial
 from search import facets, snippets
 from search import plan as p
@@ -498,9 +498,11 @@ def _spans(text: str, language: str | None, marks: set[str]) -> list[tuple[int, 
     if not marks or not text:
         return []
     out = []
-    for number, (term, places) in enumerate(sorted(term_occurrences(text, language).items())):
-        if term in marks:
-            out.extend((a, b, number) for _pos, a, b in places)
+    numbers: dict[str, int] = {}
+    for token in ANALYZER(text, chars=True, language=language):
+        if token.text in marks:
+            number = numbers.setdefault(token.text, len(numbers))
+            out.append((token.startchar, token.endchar, number))
     return out
 
 
