@@ -180,19 +180,25 @@ def test_sorts_and_pages_match_brute_force(engines, sort):
         assert got == want, type(engine).__name__
 
 
-def test_punctuated_terms_stay_one_token(engines, typesense_cluster):
-    """`u.s`, `at&t` and `al-qaeda` are single terms; `us`, `att` and `qaeda` are others."""
+def _fresh_collection(cluster, name: str):
+    """A client, and the collection `name` (with its side collection) made anew."""
     import typesense
 
-    ts, _ = engines
-    name = "punctuated"
-    client = typesense.Client(typesense_cluster.client_config())
+    client = typesense.Client(cluster.client_config())
     for gone in (name, f"{name}_meta"):
         try:
             client.collections[gone].delete()
         except typesense.exceptions.ObjectNotFound:
             pass
     ensure_collection(client, name)
+    return client
+
+
+def test_punctuated_terms_stay_one_token(engines, typesense_cluster):
+    """`u.s`, `at&t` and `al-qaeda` are single terms; `us`, `att` and `qaeda` are others."""
+    ts, _ = engines
+    name = "punctuated"
+    client = _fresh_collection(typesense_cluster, name)
     articles = [Article(id="x1", source="/s/x1.txt", title="U.S. and AT&T",
                         body="Talks with al-Qaeda."),
                 Article(id="x2", source="/s/x2.txt", title="us att", body="Qaeda wheat.")]
@@ -212,16 +218,8 @@ def test_punctuated_terms_stay_one_token(engines, typesense_cluster):
     "script saw it change within 2 s). Until understood, a cache keyed on this token may "
     "miss a write; the Typesense engine is not selectable yet."))
 def test_a_write_changes_the_version_token(typesense_cluster):
-    import typesense
-
     name = "versioned"
-    client = typesense.Client(typesense_cluster.client_config())
-    for gone in (name, f"{name}_meta"):
-        try:
-            client.collections[gone].delete()
-        except typesense.exceptions.ObjectNotFound:
-            pass
-    ensure_collection(client, name)
+    client = _fresh_collection(typesense_cluster, name)
     article = Article(id="v1", source="/s/v1.txt", title="Versions", body="A body.")
     upsert_articles(client, name, [article])
     wait_replicated([n.url for n in typesense_cluster.nodes], name, 1, typesense_cluster.api_key)
