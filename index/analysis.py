@@ -22,7 +22,7 @@ looking for it in stored text. So there is exactly one analyzer, built here:
 text as a `LanguageText` and reaches the tokenizer as its `language`
 argument. The query side cannot know which language a reader's word is in,
 so it stems the word for every language the archive holds and looks for
-any of the results (`search.compiler`); `units(text, language)` gives the
+any of the results (`search.embedded.compiler`); `units(text, language)` gives the
 stems of one language.
 
 **Punctuated words.** Names and abbreviations are written with punctuation
@@ -161,6 +161,12 @@ def stemmer_name(language: str | None, script: str) -> str | None:
     if algorithm is not None and _SCRIPT_OF.get(language or "", "latin") == script:
         return algorithm
     return _SCRIPT_DEFAULT.get(script)
+
+
+def stemmer_of(folded: str, language: str | None = None) -> str | None:
+    """The Snowball algorithm `stem` uses for `folded` in an article of
+    `language` (None: the word is its own term)."""
+    return stemmer_name(language, _script(folded))
 
 
 @lru_cache(maxsize=400_000)
@@ -303,47 +309,109 @@ class ArchiveTokenizer(Tokenizer):
                 pos += 1
                 yield t
                 continue
-            unit = _unit(m, language)
-            if unit is None:
-                continue
-            if surface is not None:
-                surface.update(w for w in unit.words if is_indexed_alone(w))
-                if unit.joined:
-                    surface.add(unit.joined)
-            if chars:
-                t.startchar, t.endchar = start_char + unit.start, start_char + unit.end
-            if unit.joined is None:
-                if not unit.parts:
-                    continue
-                t.text = unit.parts[0]
-                if keeporiginal:
-                    t.original = unit.text
-                t.pos = pos
-                pos += 1
-                yield t
-                continue
-            t.text = unit.joined
-            t.pos = pos
-            if keeporiginal:
-                t.original = unit.text
-            yield t
-            inner = list(_PART.finditer(unit.text))
-            k = 0
-            for piece in inner:
-                if k >= len(unit.parts):
-                    break
-                if not normalize_word(piece.group(0)):
-                    continue
-                t.text = unit.parts[k]
-                t.pos = pos
+            found, used = _unit_terms(m, language, surface)
+            for text, offset, start, end, original in found:
+                t.text = text
+                t.pos = pos + offset
                 if chars:
-                    t.startchar = start_char + unit.start + piece.start()
-                    t.endchar = start_char + unit.start + piece.end()
+                    t.startchar, t.endchar = start_char + start, start_char + end
                 if keeporiginal:
-                    t.original = piece.group(0)
-                pos += 1
-                k += 1
+                    t.original = original
                 yield t
+            pos += used
+
+
+def _unit_terms(m: re.Match, language: str | None, surface: set[str] | None = None
+                ) -> tuple[list[tuple[str, int, int, int, str]], int]:
+    """The index terms of one word or compound that `_COMPOUND` matched.
+
+    Returns `(terms, used)`: each term as (text, position offset, start char,
+    end char, original text), and how many positions the match takes. A
+    compound's joined term shares its first part's position (offset 0).
+    `surface`, when given, collects the folded words and the joined form.
+    """
+    unit = _unit(m, language)
+    if unit is None:
+        return [], 0
+    if surface is not None:
+        surface.update(w for w in unit.words if is_indexed_alone(w))
+        if unit.joined:
+            surface.add(unit.joined)
+    if unit.joined is None:
+        if not unit.parts:
+            return [], 0
+        return [(unit.parts[0], 0, unit.start, unit.end, unit.text)], 1
+    found = [(unit.joined, 0, unit.start, unit.end, unit.text)]
+    k = 0
+    for piece in _PART.finditer(unit.text):
+        if k >= len(unit.parts):
+            break
+        if not normalize_word(piece.group(0)):
+            continue
+        found.append((unit.parts[k], k, unit.start + piece.start(), unit.start + piece.end(),
+                      piece.group(0)))
+        k += 1
+    return found, k
+
+
+#: `_COMPOUND` with its separated parts in a group: a match without the
+#: group is a plain word (what `_PLAIN_WORD.fullmatch` would say of it).
+_WORD_OR_COMPOUND = re.compile(rf"{TOKEN_PATTERN}((?:{_SEPARATOR}{TOKEN_PATTERN})+)?")
+#: Per language, what `term_occurrences` worked out before: plain words as
+#: written -> their term ("" when not indexed alone), and compounds as
+#: written -> `_unit_terms` of the compound alone. Plain dicts answer faster
+#: than `_plain_term`'s cache; each is emptied when it reaches the limit.
+_KNOWN: dict[str | None, tuple[dict[str, str], dict[str, tuple]]] = {}
+_KNOWN_LIMIT = 400_000
+
+
+def _known_terms(language: str | None) -> tuple[dict[str, str], dict[str, tuple]]:
+    known = _KNOWN.get(language)
+    if known is None:
+        known = _KNOWN[language] = ({}, {})
+    return known
+
+
+def term_occurrences(text: str, language: str | None = None
+                     ) -> dict[str, list[tuple[int, int, int]]]:
+    """Each index term of `text` with its (position, start char, end char)
+    occurrences in order: what the tokenizer yields, grouped by term.
+
+    The indexer's way through the analyzer (`schema.ArticleText`): the same
+    terms at the same places as `ANALYZER(text, positions=True, chars=True)`,
+    without a token object per word.
+    """
+    found: dict[str, list[tuple[int, int, int]]] = {}
+    pos = 0
+    known, compounds = _known_terms(language)
+    for m in _WORD_OR_COMPOUND.finditer(text):
+        if m.lastindex is None:  # a plain word
+            raw = m.group()
+            term = known.get(raw)
+            if term is None:
+                if len(known) >= _KNOWN_LIMIT:
+                    known.clear()
+                term = known[raw] = _plain_term(raw, language) or ""
+            if not term:
+                continue
+            at = found.get(term)
+            if at is None:
+                found[term] = [(pos, *m.span())]
+            else:
+                at.append((pos, *m.span()))
+            pos += 1
+            continue
+        hit = compounds.get(m.group())
+        if hit is None:
+            if len(compounds) >= _KNOWN_LIMIT:
+                compounds.clear()
+            # Offsets from the compound's start: the same compound anywhere.
+            hit = compounds[m.group()] = _unit_terms(_COMPOUND.match(m.group()), language)
+        start = m.start()
+        for term, offset, first, end, _ in hit[0]:
+            found.setdefault(term, []).append((pos + offset, start + first, start + end))
+        pos += hit[1]
+    return found
 
 
 def make_analyzer() -> ArchiveTokenizer:
@@ -351,28 +419,45 @@ def make_analyzer() -> ArchiveTokenizer:
     return ArchiveTokenizer()
 
 
-def surface_words(text: str) -> set[str]:
-    """The words of `text` as the vocabulary keeps them: folded, not stemmed,
-    each word indexed on its own and each punctuated word's joined form.
+def surface_words(*texts: str) -> set[str]:
+    """The words of `texts` as the vocabulary keeps them: folded, not
+    stemmed, each word indexed on its own and each punctuated word's joined
+    form.
 
     The same words the tokenizer's `surface` set collects, found without
     stemming: the indexer's parsing processes call this, so the one writing
-    the index does not have to.
+    the index does not have to. Each distinct word or compound is folded
+    once, however often the texts repeat it.
     """
+    written: set[str] = set()
+    for text in texts:
+        written.update(_COMPOUND.findall(text))
     out: set[str] = set()
-    for m in _COMPOUND.finditer(text):
-        raw = m.group(0)
-        if _PLAIN_WORD.fullmatch(raw):
-            w = normalize_word(raw)
-            if w and is_indexed_alone(w):
-                out.add(w)
-            continue
-        unit = _unit(m)
-        if unit is not None:
-            out.update(w for w in unit.words if is_indexed_alone(w))
-            if unit.joined:
-                out.add(unit.joined)
+    known = _SURFACE
+    for raw in written:
+        words = known.get(raw)
+        if words is None:
+            if len(known) >= _KNOWN_LIMIT:
+                known.clear()
+            words = known[raw] = _surface_of(raw)
+        out.update(words)
     return out
+
+
+#: Words or compounds as written -> their vocabulary words (`_surface_of`).
+_SURFACE: dict[str, tuple[str, ...]] = {}
+
+
+def _surface_of(raw: str) -> tuple[str, ...]:
+    """The vocabulary words of one word or compound as `_COMPOUND` matched it."""
+    if _PLAIN_WORD.fullmatch(raw):
+        w = normalize_word(raw)
+        return (w,) if w and is_indexed_alone(w) else ()
+    unit = _unit(_COMPOUND.match(raw))
+    if unit is None:
+        return ()
+    words = tuple(w for w in unit.words if is_indexed_alone(w))
+    return (*words, unit.joined) if unit.joined else words
 
 
 def terms(text: str, language: str | None = None) -> list[str]:

@@ -209,6 +209,8 @@ def match_lead(paragraph: str) -> Lead | None:
     the kinded form to spot teasers of other articles.
     """
     head = paragraph[:LEAD_SPAN]
+    if not any(dash in head for dash in _DASH):
+        return None  # both shapes need a dash
     m = _KINDED.match(head)
     if m and not m["label"][0].islower() and _is_name(m["pub"]):
         label = " ".join(m["label"].split())

@@ -14,6 +14,7 @@ little: a query is stemmed for every language the archive holds.
 from __future__ import annotations
 
 import re
+import string
 from functools import lru_cache
 
 #: Less text than this (letters) is judged by its script alone.
@@ -41,6 +42,7 @@ _PERSIAN_LETTERS = re.compile(r"[پچژگکی]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _NOISE = re.compile(r"https?://\S+|\S+@\S+|\d+")
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
 
 
 def iso_code(value: str | None) -> str | None:
@@ -81,9 +83,15 @@ def detect(text: str) -> str | None:
     from Portuguese but enough to tell Persian from English.
     """
     sample = _NOISE.sub(" ", text[:SAMPLE_CHARS])
-    arabic = len(_ARABIC_SCRIPT.findall(sample))
-    latin = len(_LATIN.findall(sample))
-    cyrillic = len(_CYRILLIC.findall(sample))
+    if sample.isascii():
+        # Only ASCII letters are letters of a script here: counted at C speed.
+        arabic = cyrillic = 0
+        plain = sample.encode("ascii")
+        latin = len(plain) - len(plain.translate(None, _ASCII_LETTERS))
+    else:
+        arabic = len(_ARABIC_SCRIPT.findall(sample))
+        latin = len(_LATIN.findall(sample))
+        cyrillic = len(_CYRILLIC.findall(sample))
     letters = arabic + latin + cyrillic
     if letters == 0:
         return None

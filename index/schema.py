@@ -7,10 +7,15 @@ Changing a field here means a rebuild (`archivist index --rebuild`).
 
 from __future__ import annotations
 
+from pickle import dumps
+
+from whoosh.analysis import IDTokenizer
 from whoosh.columns import FixedBytesColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Characters
+from whoosh.system import pack_uint
 
-from index.analysis import ANALYZER
+from index.analysis import ANALYZER, term_occurrences
 from index.embedding import VECTOR_BYTES
 
 #: Ranking weight of a title match relative to a body match (BM25F field boost).
@@ -25,7 +30,8 @@ TAGS_BOOST = 2.0
 #:    rebuild re-derives them, so moving the archive keeps every id).
 #: 5: text stemmed by each article's language (Snowball), language and kind
 #:    facets, publication, author and page offsets; no `spell_*` fields (the
-#:    indexer writes the vocabulary file from the words it reads).
+#:    indexer writes the vocabulary file from the words it reads); dates kept as
+#:    a column and a stored value, without postings (`DayColumn`).
 SCHEMA_VERSION = 5
 #: Prefix of the fields that held the words of a text field as written in
 #: indexes of schema versions 2 to 4 (read only to rebuild such an index).
@@ -54,10 +60,29 @@ class ArticleText(TEXT):
     def index(self, value, **kwargs):
         language = getattr(value, "language", None)  # an `analysis.LanguageText`
         if not self.separate_spelling():
-            return super().index(value, language=language, **kwargs)
+            if kwargs or not isinstance(value, str) or type(self.format) is not Characters:
+                return super().index(value, language=language, **kwargs)
+            return self._postings(value, language)
         words: set[str] = set()
         self._last = (value, words)
         return super().index(value, surface=words, language=language, **kwargs)
+
+    def _postings(self, value: str, language: str | None):
+        """What `TEXT.index` yields for `value`: (term bytes, frequency,
+        weight, encoded positions and characters) per term, with the terms
+        grouped by `analysis.term_occurrences` instead of a token at a time."""
+        fmt = self.format
+        boost = fmt.field_boost
+        for term, occurrences in term_occurrences(value, language).items():
+            if len(occurrences) == 1:
+                # `Characters.encode` of one occurrence, most terms' case.
+                pos, start, end = occurrences[0]
+                encoded = _ONE + dumps([(pos, start, end - start)], 2)
+            else:
+                encoded = fmt.encode(occurrences)
+            # Whoosh adds each token's boost (1.0) and multiplies by the field's.
+            yield (term.encode("utf-8"), len(occurrences), float(len(occurrences)) * boost,
+                   encoded)
 
     def spellable_words(self, value):
         last = self._last
@@ -74,12 +99,43 @@ class ArticleText(TEXT):
         return state
 
 
+_ONE = pack_uint(1)
+
+
+class Key(ID):
+    """An `ID` field: its whole value is its one term.
+
+    Whoosh finds that term by running the value through a tokenizer, a
+    filter and a set, a dozen calls per field of every document; this
+    field makes the same (term, frequency, weight, value) directly.
+    """
+
+    def index(self, value, **kwargs):
+        if kwargs or not isinstance(value, str) or type(self.analyzer) is not IDTokenizer:
+            return super().index(value, **kwargs)
+        return [(value.encode("utf-8"), 1, self.format.field_boost, b"")]
+
+
+class DayColumn(DATETIME):
+    """A date kept as a stored value and a column, with no postings.
+
+    Whoosh indexes a `DATETIME` as eight terms per value (one per 8-bit
+    shift, for range queries over postings), as many as a short article's
+    words. Archivist never reads them: date filters, the date facet and
+    sorting read the column (`search.embedded.scoring`,
+    `search.embedded.columns`). The stored value and the column are those
+    of a `DATETIME`.
+    """
+
+    indexed = False
+
+
 def make_schema() -> Schema:
     """A fresh schema instance (Whoosh schemas are mutable; never share one)."""
     return Schema(
         # Stable article id: the JSON Lines record's own id, else derived from the
         # file's place in its source (source name + relative path), never its absolute path.
-        id=ID(stored=True, unique=True, sortable=True),
+        id=Key(stored=True, unique=True, sortable=True),
         title=ArticleText(analyzer=ANALYZER, stored=True, field_boost=TITLE_BOOST, chars=True),
         # chars=True stores each term's character offsets, so snippets are cut
         # from the stored text without re-analyzing whole documents.
@@ -92,11 +148,11 @@ def make_schema() -> Schema:
         # The tags as the source spelled them, "\x1f"-joined, for display.
         tag_labels=STORED(),
         # Absent for undated articles; `dated` makes "undated" filterable.
-        date=DATETIME(stored=True, sortable=True),
-        dated=ID(stored=False),
-        kind=ID(stored=True, sortable=True),
+        date=DayColumn(stored=True, sortable=True),
+        dated=Key(stored=False),
+        kind=Key(stored=True, sortable=True),
         # ISO 639-1 code ("en", "fa"); absent when neither declared nor detected.
-        language=ID(stored=True, sortable=True),
+        language=Key(stored=True, sortable=True),
         url=STORED(),
         publication=STORED(),
         author=STORED(),
@@ -105,12 +161,12 @@ def make_schema() -> Schema:
         # The file the article came from (absolute: readers are shown its
         # source's name and relative path, `search.places`); indexed so a
         # changed or deleted file's articles can be found and removed by term.
-        source=ID(stored=True, sortable=True),
+        source=Key(stored=True, sortable=True),
         # Hash of the whole source file (unchanged file => skip) and of the
         # article's own fields. Columns, so an incremental run reads them for
         # every document without loading any stored text.
-        source_hash=ID(sortable=True),
-        content_hash=ID(sortable=True),
+        source_hash=Key(sortable=True),
+        content_hash=Key(sortable=True),
         # The article's meaning vector (`index.embedding`), a column read
         # for every document at once; all zeros when there is none.
         vector=COLUMN(FixedBytesColumn(VECTOR_BYTES)),

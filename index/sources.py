@@ -17,6 +17,7 @@ reason (`FoundFile.refused`), like any other file that could not be read.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -166,13 +167,13 @@ def walk(roots: Iterable[Path], names: Mapping[str, str] | None = None) -> Itera
             if path in seen:
                 continue
             seen.add(path)
-            yield FoundFile(path, None if refused else _detect(Path(path)),
+            yield FoundFile(path, None if refused else _detect(path),
                             source_key(path, names) or "", root, refused)
 
 
-def _detect(path: Path) -> str | None:
-    fmt = detect(str(path))
-    if fmt is None and not path.suffix:
+def _detect(path: str) -> str | None:
+    fmt = detect(path)
+    if fmt is None and not os.path.splitext(path)[1]:
         try:
             with open(path, "rb") as f:
                 fmt = detect(str(path), f.read(256))
@@ -214,19 +215,34 @@ def load(found: FoundFile, max_bytes: int = DEFAULT_MAX_BYTES,
     if found.refused:
         return fail(found.refused)
     try:
-        target = path
-        if found.root and os.path.islink(path):
-            # Checked again when read, and the file it leads to opened without
-            # following links, so a link swapped in since the walk is not followed.
-            target = os.path.realpath(path)
-            if not is_inside(target, found.root):
-                return fail(OUTSIDE_SOURCE)
-        flags = os.O_RDONLY | (getattr(os, "O_NOFOLLOW", 0) if found.root else 0)
-        with open(os.open(target, flags), "rb") as f:
+        nofollow = getattr(os, "O_NOFOLLOW", 0) if found.root else 0
+        flags = os.O_RDONLY | nofollow
+        fd = -1
+        if nofollow:
+            try:
+                # A plain file opens at once; a symbolic link is refused (ELOOP).
+                fd = os.open(path, flags)
+            except OSError as e:
+                if e.errno != errno.ELOOP:
+                    raise
+        if fd < 0:
+            target = path
+            if found.root and os.path.islink(path):
+                # Checked again when read, and the file it leads to opened without
+                # following links, so a link swapped in since the walk is not followed.
+                target = os.path.realpath(path)
+                if not is_inside(target, found.root):
+                    return fail(OUTSIDE_SOURCE)
+            fd = os.open(target, flags)
+        with open(fd, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > max_bytes:
                 return fail(f"file too large: {size:,} bytes (limit {max_bytes:,})")
-            data = f.read(max_bytes + 1)
+            # Asking for the limit would allocate that much for every file;
+            # the rest is read only if the file grew since it was measured.
+            data = f.read(size + 1)
+            if len(data) > size:
+                data += f.read(max_bytes + 1 - len(data))
     except OSError as e:
         return fail(f"cannot read file: {e.strerror or e}")
     sha = file_hash(data, found.key)

@@ -33,7 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.analysis import stem, surface_words
+from index.analysis import stem, stemmer_of, surface_words
 from index.schema import SPELL_PREFIX
 
 WORD_FIELDS = ("title", "body")
@@ -67,9 +67,17 @@ class VocabularyData:
 def best_term(word: str, counts: dict[str, int], languages: tuple[str, ...]) -> str:
     """The index term of `word` held by most articles among its stems in
     `languages` and the default stemmer's."""
-    best = index_term(word)
+    if any(c in _JOINERS for c in word):
+        return word  # a joined compound: its own term in every language
+    best = stem(word)
+    # Languages whose stemmer for this word is one already tried give its term.
+    tried = {stemmer_of(word, None)}
     for lang in languages:
-        term = index_term(word, lang)
+        algorithm = stemmer_of(word, lang)
+        if algorithm in tried:
+            continue
+        tried.add(algorithm)
+        term = stem(word, lang)
         if counts.get(term, 0) > counts.get(best, 0):
             best = term
     return best
@@ -82,18 +90,28 @@ def build(reader, words: set[str] | None = None) -> VocabularyData:
     for fieldname in WORD_FIELDS:
         if fieldname not in reader.schema:
             continue
-        for btext, info in reader.iter_field(fieldname):
-            term = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-            counts[term] += info.doc_frequency()
+        # Segment by segment: a multi-segment reader looks every term up in
+        # every segment, several times slower than reading each in order.
+        for leaf, _ in reader.leaf_readers():
+            for btext, info in leaf.iter_field(fieldname):
+                term = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                counts[term] += info.doc_frequency()
     if words is None:
         words = written_words(reader)
-    if not words:  # nothing to read them from: stems stand in for words
-        words = set(counts)
-    ordered = sorted(words)
     languages: tuple[str, ...] = ()
     if "language" in reader.schema:
         languages = tuple(t.decode("utf-8") if isinstance(t, bytes) else t
                           for t in reader.lexicon("language"))
+    return assemble(words, counts, languages)
+
+
+def assemble(words: set[str], counts: dict[str, int], languages: tuple[str, ...]
+             ) -> VocabularyData:
+    """The vocabulary of `words`, given how many articles hold each term of
+    the word fields and the archive's languages (in the index's order)."""
+    if not words:  # nothing to read them from: stems stand in for words
+        words = set(counts)
+    ordered = sorted(words)
     return VocabularyData(ordered, [best_term(w, counts, languages) for w in ordered],
                           dict(counts), languages)
 
@@ -121,20 +139,22 @@ def path_for(gen_dir: Path, generation: int) -> Path:
 
 
 def write(gen_dir: Path, ix, words: set[str] | None = None,
-          fresh: bool = False) -> Path:
+          fresh: bool = False, data: VocabularyData | None = None) -> Path:
     """Write the vocabulary of `ix`'s latest generation into `gen_dir`
     (atomically), and delete the files of older generations.
 
     `words` are the words as written of the articles this run indexed; for
     an incremental run (not `fresh`) the newest earlier file's are added.
     Without them (or without an earlier file) the words are read from the
-    index (`written_words`)."""
+    index (`written_words`). `data`, when given, is the vocabulary already
+    worked out (`assemble`) for a `fresh` index."""
     generation = ix.latest_generation()
     if words is not None and not fresh:
         earlier = _previous(gen_dir, generation)
         words = (words | set(earlier.words)) if earlier is not None else None
-    with ix.reader() as reader:
-        data = build(reader, words)
+    if data is None:
+        with ix.reader() as reader:
+            data = build(reader, words)
     target = path_for(gen_dir, generation)
     tmp = target.with_name(f".{target.name}.{os.getpid()}")
     with open(tmp, "wb") as f:

@@ -13,24 +13,38 @@ generation that `store.make_current` swaps in afterwards. A run killed at
 any instant therefore leaves the previous committed index, and the next run
 (which compares hashes again) does the remaining work.
 
-This is the only module that writes to the index. It never imports the
-search side.
+With `jobs` above one, a fresh generation is written by worker processes,
+each parsing files and writing its own segment (`index.segments`); this
+process decides, file by file in the walk's order, which articles go in,
+and commits the segments together. An incremental run's files are parsed in
+worker processes and written here.
+
+This module, with `index.segments` for its workers' segments, is the only
+one that writes to the index. It never imports the search side.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
+import multiprocessing
 import os
+import queue
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from whoosh import index as whoosh_index
 from whoosh.index import Index
 
-from index import embedding, store, vocabulary, whoosh_speed
+from index import embedding, segments, store, vocabulary, whoosh_speed
 from index.analysis import surface_words
 from index.article import Article, ReadError
 from index.document import to_document
@@ -117,12 +131,14 @@ class IndexOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     #: Seconds to wait for another run's write lock before giving up.
     lock_timeout: float = 10.0
-    #: Processes that read and parse files (the index itself has one writer).
+    #: Processes that read and parse files. A fresh generation is written by
+    #: that many processes, a segment each; other runs write from this one.
     jobs: int = 1
-    #: Memory Whoosh may use for its in-progress segment before spilling, MB
-    #: (its own estimate). Spilling sorts runs to disk and merges them back,
-    #: which was a third of the indexing time on the 19k Reuters archive at 256;
-    #: at 512 that archive's postings are sorted in memory (peak about 1 GB).
+    #: Memory Whoosh may use for the segment a process is writing before it
+    #: spills postings to disk, MB (by its own estimate of their size).
+    #: Spilling writes sorted runs to disk and merges them back, much slower
+    #: than keeping them in memory; the limit is per writing process, so
+    #: `jobs` processes may use `jobs` times as much.
     limitmb: int = 512
 
 
@@ -146,8 +162,38 @@ class _Parsed:
     #: The articles' meaning vectors (`index.embedding`), made where they
     #: were parsed (in parallel with --jobs); empty without a model.
     vectors: list[bytes] = field(default_factory=list)
-    #: The articles' words as written, for the vocabulary (`index.vocabulary`).
-    words: frozenset[str] = frozenset()
+
+    def document(self, i: int) -> dict:
+        """The Whoosh document of article `i`."""
+        vector = self.vectors[i] if i < len(self.vectors) else None
+        return to_document(self.articles[i], self.loaded.sha, vector)
+
+    def outline(self) -> _Parsed:
+        """This outcome without the text: what deciding which articles go
+        into the index (`_apply`) reads, cheap to send between processes."""
+        loaded = self.loaded
+        text = loaded.text and dataclasses.replace(loaded.text, text="", data=b"")
+        return dataclasses.replace(
+            self, loaded=dataclasses.replace(loaded, text=text), vectors=[],
+            articles=[dataclasses.replace(a, title="", body="") for a in self.articles])
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Files parsed together (`None` for a file of no known type)."""
+
+    files: list[_Parsed | None]
+    #: Their articles' words as written, for the vocabulary (`index.vocabulary`).
+    words: set[str]
+
+
+@dataclass
+class _Changes:
+    """What one file changes in the index: the sources whose documents are
+    deleted, and which of its articles (indexes into `articles`) are added."""
+
+    deleted: list[str] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)
 
 
 def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = "") -> int:
@@ -213,11 +259,32 @@ def update(
     started = time.monotonic()
     index_dir = Path(index_dir)
     root_paths = [str(Path(r).resolve()) for r in roots] or known_roots(index_dir)
-    with store.write_lock(index_dir, options.lock_timeout):
+    with store.write_lock(index_dir, options.lock_timeout), _rare_full_collections():
         summary = _run(index_dir, root_paths, rebuild, options, progress)
         summary.seconds = round(time.monotonic() - started, 3)
         _remember(index_dir, root_paths, summary)
     return summary
+
+
+@contextmanager
+def _rare_full_collections() -> Iterator[None]:
+    """Let Python's garbage collector walk all objects only rarely meanwhile.
+
+    Whoosh's pool holds every posting of the segment being written, millions
+    of objects, until the commit; each full collection walks them all, and
+    they came every few seconds. Indexing makes no garbage cycles worth
+    that: young objects are still collected.
+    """
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, max(old, FULL_COLLECTION_THRESHOLD))
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
+
+
+#: `gc.set_threshold`'s third value while indexing (Python's default is 10).
+FULL_COLLECTION_THRESHOLD = 1000
 
 
 def _run(
@@ -261,21 +328,39 @@ def _run(
     owner = {aid: src for src, st in before.items() for aid in st.articles}
     # A fresh generation must receive every file, so nothing is skipped by hash.
     skip_hashes = {} if fresh else {src: st.sha for src, st in before.items()}
-    if fresh and options.jobs > 1:
-        # A fresh generation has nothing to delete: Whoosh's multiprocessing
-        # writer can analyze documents in `jobs` processes, each writing its
-        # own segment (left unmerged; `archivist optimize` merges them).
-        writer = ix.writer(procs=options.jobs, limitmb=options.limitmb, multisegment=True)
-    else:
-        writer = ix.writer(limitmb=options.limitmb)
+    # A fresh generation has nothing to delete, so its documents can be
+    # written by `jobs` processes, a segment each (left unmerged: `archivist
+    # optimize` merges them).
+    in_workers = fresh and options.jobs > 1 and len(found) > PARALLEL_MIN_FILES
+    writer = ix.writer(limitmb=options.limitmb)
     words: set[str] = set()
+    done = 0
+
+    def decide(parsed: _Parsed | None) -> _Changes:
+        nonlocal done
+        done += 1
+        changes = _Changes()
+        if parsed is not None:
+            changes = _apply(parsed, before, owner, alive, fresh, summary, gone)
+        if progress:
+            progress(Progress(done, len(found), found[done - 1].path))
+        return changes
+
+    workers = None
+    known_vocabulary = None
     try:
-        for done, parsed in enumerate(_parse_all(found, skip_hashes, options), 1):
-            if parsed is not None:
-                _apply(writer, parsed, before, owner, alive, fresh, summary, gone)
-                words |= parsed.words
-            if progress:
-                progress(Progress(done, len(found), found[done - 1].path))
+        if in_workers:
+            workers = _Workers(gen, options)
+            written, known_vocabulary = workers.run(found, decide, words)
+        else:
+            for batch in _parse_all(found, skip_hashes, options):
+                words |= batch.words
+                for parsed in batch.files:
+                    changes = decide(parsed)
+                    for src in changes.deleted:
+                        writer.delete_by_term("source", src)
+                    for i in changes.added:
+                        writer.add_document(**parsed.document(i))
         summary.skipped = [f.path for f in found if f.format is None and f.refused is None]
         for src, state in before.items():
             if src not in alive and src not in gone and (fresh or _under(src, roots)):
@@ -283,15 +368,21 @@ def _run(
                     writer.delete_by_term("source", src)
                 summary.removed += len(state.articles)
         _record_names(index_dir, names)
-        writer.commit()
+        if workers is not None:
+            segments.commit(writer, written)
+        else:
+            writer.commit()
     except BaseException:
-        writer.cancel()
+        if workers is not None:
+            workers.stop()
+        if not writer.is_closed:
+            writer.cancel()
         if gen is not None:
             shutil.rmtree(gen, ignore_errors=True)
         raise
     _write_vocabulary(gen if gen is not None else store.current_generation(index_dir), ix,
                       changed=bool(summary.added or summary.updated or summary.removed),
-                      words=words, fresh=fresh)
+                      words=words, fresh=fresh, data=known_vocabulary)
     if gen is not None:
         store.make_current(index_dir, gen)
     with ix.searcher() as s:
@@ -300,8 +391,10 @@ def _run(
 
 
 def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool,
-                      words: set[str] | None = None, fresh: bool = False) -> None:
-    """Leave the readers' vocabulary of the committed index beside it.
+                      words: set[str] | None = None, fresh: bool = False,
+                      data: vocabulary.VocabularyData | None = None) -> None:
+    """Leave the readers' vocabulary of the committed index beside it
+    (`data`, when the run worked it out before the commit).
 
     A failure here loses nothing (readers build it from the index), so it is
     not allowed to fail the run."""
@@ -309,45 +402,53 @@ def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool,
         return
     try:
         if changed or not vocabulary.carry_over(gen_dir, ix):
-            vocabulary.write(gen_dir, ix, words, fresh)
+            vocabulary.write(gen_dir, ix, words, fresh, data)
     except OSError:
         pass
 
 
-def _parse_all(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions):
-    """Yield, in the order of `found`, a `_Parsed` per file (None for unknown types).
+def _parse_all(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions
+               ) -> Iterator[_Batch]:
+    """Yield, in the order of `found`, batches of a `_Parsed` per file (None
+    for unknown types).
 
     A file whose hash equals `skip_hashes[path]` is not parsed: its `_Parsed`
     is marked `unchanged`. With `options.jobs > 1` files are read and parsed
     in worker processes while this one writes the index.
     """
-    args = [(f, skip_hashes.get(f.path), options.max_bytes) for f in found]
-    batches = [args[i:i + PARSE_BATCH] for i in range(0, len(args), PARSE_BATCH)]
-    if options.jobs > 1 and len(found) > 50:
+    batches = _batches(found, skip_hashes, options)
+    if options.jobs > 1 and len(found) > PARALLEL_MIN_FILES:
         with ProcessPoolExecutor(options.jobs) as pool:
-            for parsed in pool.map(_parse_batch, batches):
-                yield from parsed
+            yield from pool.map(_parse_batch, batches)
     else:
         for batch in batches:
-            yield from _parse_batch(batch)
+            yield _parse_batch(batch)
+
+
+def _batches(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions
+             ) -> list[list[tuple]]:
+    """`found` cut into `PARSE_BATCH`es of `_parse_one` arguments."""
+    args = [(f, skip_hashes.get(f.path), options.max_bytes) for f in found]
+    return [args[i:i + PARSE_BATCH] for i in range(0, len(args), PARSE_BATCH)]
 
 
 #: Files parsed together: the meaning vectors of all their articles are made
 #: in one call, since the embedding model costs far more per call than per text.
 PARSE_BATCH = 32
+#: Fewer files than this are not worth starting worker processes for.
+PARALLEL_MIN_FILES = 50
 
 
-def _parse_batch(batch: list[tuple]) -> list[_Parsed | None]:
+def _parse_batch(batch: list[tuple]) -> _Batch:
     """`_parse_one` for each file of `batch`, with the vectors made at once."""
     parsed = [_parse_one(*a) for a in batch]
     articles = [a for p in parsed if p is not None for a in p.articles]
     made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
     vectors = iter(embedding.to_bytes(v) for v in made) if made is not None else None
-    return [p if p is None or not p.articles else dataclasses.replace(
-                p, vectors=[next(vectors) for _ in p.articles] if vectors else [],
-                words=frozenset().union(*(surface_words(a.title) | surface_words(a.body)
-                                          for a in p.articles)))
-            for p in parsed]
+    files = [p if p is None or not p.articles or vectors is None else dataclasses.replace(
+                 p, vectors=[next(vectors) for _ in p.articles])
+             for p in parsed]
+    return _Batch(files, surface_words(*(t for a in articles for t in (a.title, a.body))))
 
 
 def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Parsed | None:
@@ -368,19 +469,22 @@ def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Pars
     return _Parsed(loaded, articles, errors)
 
 
-def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary,
-           gone: set[str]):
-    """Fold one file's outcome into the writer and the summary.
+def _apply(parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary,
+           gone: set[str]) -> _Changes:
+    """Fold one file's outcome into the summary; return what it changes in
+    the index. Reads the articles' ids and content hashes only, never
+    their text (`_Parsed.outline`).
 
     `gone` collects the files that are no longer on disk whose articles came
     back under a new path (the archive moved: same ids, new place); their
-    old copies are deleted here, once."""
+    old copies are deleted, once."""
+    changes = _Changes()
     loaded = parsed.loaded
     path = loaded.path
     old = before.get(path)
     if parsed.unchanged and old is not None:
         summary.unchanged += len(old.articles)
-        return
+        return changes
     if loaded.text is not None:
         summary.files_parsed += 1
     for err in parsed.errors:
@@ -389,11 +493,11 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
         if old is not None and not fresh and path in alive:
             # Lose nothing: an unreadable new version keeps the old articles.
             summary.warnings.append(Failure(path, "kept the previously indexed version"))
-        return
+        return changes
     if loaded.text is not None and loaded.text.encoding not in ("utf-8", "binary"):
         summary.warnings.append(Failure(path, f"not UTF-8; decoded as {loaded.text.encoding}"))
     if old is not None and not fresh:
-        writer.delete_by_term("source", path)
+        changes.deleted.append(path)
     old_articles = dict(old.articles) if old else {}
     new_ids: set[str] = set()
     for i, article in enumerate(parsed.articles):
@@ -401,7 +505,7 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
         if (holder not in (None, path) and holder not in alive and holder not in gone
                 and not fresh and holder in before and not os.path.lexists(holder)):
             # Its old copy is compared with it (unchanged, not added) and leaves.
-            writer.delete_by_term("source", holder)
+            changes.deleted.append(holder)
             gone.add(holder)
             old_articles.update(before[holder].articles)
         if article.id in new_ids or (holder not in (None, path) and holder in alive):
@@ -411,10 +515,200 @@ def _apply(writer, parsed: _Parsed, before, owner, alive, fresh: bool, summary: 
             continue
         owner[article.id] = path
         new_ids.add(article.id)
-        vector = parsed.vectors[i] if i < len(parsed.vectors) else None
-        writer.add_document(**to_document(article, loaded.sha, vector))
+        changes.added.append(i)
         count_change(summary, old_articles, article)
     summary.removed += len(set(old_articles) - new_ids)
+    return changes
+
+
+class _Workers:
+    """Worker processes that parse files and write a segment each.
+
+    Work goes out a batch of files at a time to whichever worker has room.
+    A worker parses the batch (vectors and vocabulary words included) and
+    sends back its outline (`_Parsed.outline`); this process decides, in the
+    walk's order, which articles go in (`_apply`) and tells the worker,
+    which adds them to its segment. At the end each worker sends the words
+    it read and how many of its documents hold each term of the word fields
+    (`segments.document_counts`), then writes out its segment
+    (`segments.finish`) and sends it, for this process to commit
+    (`segments.commit`). Meanwhile this process works out the vocabulary
+    (`vocabulary.assemble`), which would otherwise follow the commit.
+
+    Messages, as tuples: to a worker `("parse", k, batch)`, `("add", k,
+    added)` (the article indexes to add, per file of batch k), `("finish",)`
+    and `("stop",)`; from a worker `("parsed", k, outlines)`, `("words",
+    words, counts, languages)`, `("finished", segment)` and `("failed",
+    traceback)`. Messages to a worker go through a queue, whose sending
+    thread never blocks this process: it always reads what the workers
+    send, so neither side waits on the other with a full pipe.
+    """
+
+    #: Batches a worker may hold parsed but not yet added: enough that a
+    #: worker rarely waits for the other's batch to be decided first.
+    AHEAD = 4
+
+    def __init__(self, gen: Path, options: IndexOptions) -> None:
+        self.options = options
+        self.inboxes: list = []
+        self.conns: list[Connection] = []
+        self.processes: list[multiprocessing.Process] = []
+        for _ in range(options.jobs):
+            inbox = multiprocessing.Queue()
+            here, there = multiprocessing.Pipe(duplex=False)
+            process = multiprocessing.Process(target=_segment_worker, daemon=True,
+                                              args=(inbox, there, str(gen), options.limitmb))
+            process.start()
+            there.close()
+            self.inboxes.append(inbox)
+            self.conns.append(here)
+            self.processes.append(process)
+
+    def run(self, found: list[FoundFile], decide: Callable[[_Parsed | None], _Changes],
+            words: set[str]) -> tuple[list, vocabulary.VocabularyData | None]:
+        """Index `found` (a fresh generation: nothing is skipped by hash),
+        `decide` answering for each file in order; add the batches' words to
+        `words` and return the written segments and the new index's
+        vocabulary (None when a worker could not count its terms)."""
+        batches = _batches(found, {}, self.options)
+        held = [0] * len(self.conns)  # batches given out and not yet added
+        owner: dict[int, int] = {}
+        outlines: dict[int, list] = {}
+        sent = decided = 0
+        while decided < len(batches):
+            while sent < len(batches):
+                w = min(range(len(held)), key=held.__getitem__)  # the least busy
+                if held[w] >= self.AHEAD:
+                    break
+                self.inboxes[w].put(("parse", sent, batches[sent]))
+                owner[sent] = w
+                held[w] += 1
+                sent += 1
+            while decided not in outlines:
+                for conn in wait(self.conns):
+                    _, k, files = self._receive(conn, "parsed")
+                    outlines[k] = files
+            added = [decide(parsed).added for parsed in outlines.pop(decided)]
+            w = owner.pop(decided)
+            self.inboxes[w].put(("add", decided, added))
+            held[w] -= 1
+            decided += 1
+        for inbox in self.inboxes:
+            inbox.put(("finish",))
+        counts: dict[str, int] | None = defaultdict(int)
+        languages: set[bytes] = set()
+        for conn in self.conns:
+            _, found_words, found_counts, found_languages = self._receive(conn, "words")
+            words |= found_words
+            if counts is None or found_counts is None or found_languages is None:
+                counts = None
+                continue
+            for term, n in found_counts.items():
+                counts[term] += n
+            languages |= found_languages
+        known = None
+        if counts is not None:
+            # The languages in the order of the index's lexicon (by their bytes).
+            known = vocabulary.assemble(words, counts,
+                                        tuple(t.decode("utf-8") for t in sorted(languages)))
+        written = [self._receive(conn, "finished")[1] for conn in self.conns]
+        for inbox, process in zip(self.inboxes, self.processes, strict=True):
+            inbox.close()
+            process.join()
+        return written, known
+
+    def _receive(self, conn: Connection, kind: str) -> tuple:
+        try:
+            message = conn.recv()
+        except EOFError:
+            raise RuntimeError("an indexing worker process stopped unexpectedly") from None
+        if message[0] == "failed":
+            raise RuntimeError(f"an indexing worker process failed:\n{message[1]}")
+        assert message[0] == kind, message[0]
+        return message
+
+    def stop(self) -> None:
+        """Make every worker abandon its segment and end."""
+        for inbox in self.inboxes:
+            inbox.put(("stop",))
+            inbox.close()
+            inbox.cancel_join_thread()  # a worker that is gone reads nothing
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+
+def _segment_worker(inbox, conn: Connection, gen: str, limitmb: int) -> None:
+    """A `_Workers` process: parse batches, add what it is told, write a segment."""
+    young, middle, old = gc.get_threshold()  # see `_rare_full_collections`
+    gc.set_threshold(young, middle, max(old, FULL_COLLECTION_THRESHOLD))
+    writer = segments.segment_writer(whoosh_index.open_dir(gen), limitmb)
+    parsed: dict[int, _Batch] = {}
+    words: set[str] = set()
+    try:
+        while True:
+            message = _next_message(inbox)
+            if message[0] == "parse":
+                _, k, batch = message
+                parsed[k] = _parse_batch(batch)
+                words |= parsed[k].words
+                conn.send(("parsed", k, [p and p.outline() for p in parsed[k].files]))
+            elif message[0] == "add":
+                _, k, added = message
+                for p, chosen in zip(parsed.pop(k).files, added, strict=True):
+                    for i in chosen:
+                        writer.add_document(**p.document(i))
+            elif message[0] == "finish":
+                counts = _word_counts(writer)
+                languages = segments.document_counts(writer, "language")
+                conn.send(("words", words, counts, None if languages is None else set(languages)))
+                conn.send(("finished", segments.finish(writer)))
+                conn.close()
+                # Done: end without freeing the segment's millions of postings
+                # one by one (the operating system takes the memory back at once).
+                os._exit(0)
+            else:  # "stop"
+                segments.abandon(writer)
+                return
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the run stopped, or is gone
+        segments.abandon(writer)
+    except Exception:  # noqa: BLE001 -- reported to the run, which stops
+        segments.abandon(writer)
+        try:
+            conn.send(("failed", traceback.format_exc()))
+        except OSError:
+            pass
+
+
+#: How often a waiting worker makes sure its run's process is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _next_message(inbox) -> tuple:
+    """The next message to a worker; EOFError when the run's process is gone
+    (killed: a worker inherits the queue's both ends, so it sees no end of file)."""
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            return inbox.get(timeout=PARENT_CHECK_SECONDS)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                raise EOFError("the indexing run's process is gone") from None
+
+
+def _word_counts(writer) -> dict[str, int] | None:
+    """Documents per term of the word fields (`vocabulary.WORD_FIELDS`) of
+    the segment `writer` is writing, as the vocabulary counts them."""
+    counts: dict[str, int] = defaultdict(int)
+    for fieldname in vocabulary.WORD_FIELDS:
+        found = segments.document_counts(writer, fieldname)
+        if found is None:
+            return None
+        for tbytes, n in found.items():
+            counts[tbytes.decode("utf-8")] += n
+    return counts
 
 
 def count_change(counts, before: Mapping[str, str], article: Article) -> None:

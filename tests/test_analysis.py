@@ -5,10 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from whoosh.fields import ID, TEXT
 from whoosh.filedb.filestore import RamStorage
 from whoosh.qparser import QueryParser
 
-from index.analysis import ANALYZER, normalize_word, terms
+from index.analysis import (
+    ANALYZER,
+    LanguageText,
+    normalize_word,
+    surface_words,
+    term_occurrences,
+    terms,
+)
 from index.article import Article
 from index.schema import make_schema
 from index.writer import write_articles
@@ -74,3 +82,63 @@ def test_index_side_and_query_side_normalize_alike():
     assert _titles(ix, "مدرسهها") == ["Persian spelling"]
     assert _titles(ix, "delegation") == ["English"]
     assert _titles(ix, "۱۴۰۱") == ["English"]
+
+
+# -- the indexer's shortcuts through the analyzer ----------------------------
+# The indexer does not run the tokenizer a token at a time; what it makes
+# instead must be exactly what the tokenizer and Whoosh's fields make.
+
+SHORTCUT_TEXTS = [
+    "The delegations were meeting in Rabat; U.S. and al-Qaeda, AT&T's 1986/87 results.",
+    "France's 3,000 jobs and O'Brien’s U.S.'s long-term plans -- mid-1987, 1.5 pct, 0/92",
+    "Iran’s مـدرسه‌ها and كتاب، ایران‌شناسی ۱۴۰۱ و ١٤٠١; سیاست‌های هسته‌ای",
+    "هذا كتاب عن يكي من المدارس العَرَبِيّة",
+    "Москва и Санкт-Петербург; Ελλάδα; economía y política; Ünïcödé ß",
+    "a I x to of the -- ... & / ' ’ ʼ,, 1,2,3 a.b.c a-b-c-d-e-f-g-h x’y",
+    "",
+    "word " * 40 + "Word WORD w-o-r-d word.",
+]
+SHORTCUT_LANGUAGES = [None, "en", "es", "fa", "ar", "ru", "el", "pcm"]
+
+
+def _grouped_tokens(text: str, language: str | None) -> dict[str, list[tuple[int, int, int]]]:
+    found: dict[str, list[tuple[int, int, int]]] = {}
+    for t in ANALYZER(text, positions=True, chars=True, language=language):
+        found.setdefault(t.text, []).append((t.pos, t.startchar, t.endchar))
+    return found
+
+
+@pytest.mark.parametrize("language", SHORTCUT_LANGUAGES)
+def test_term_occurrences_are_the_tokens_grouped_by_term(language):
+    for text in SHORTCUT_TEXTS:
+        for _ in range(2):  # the second time from what the first remembered
+            assert term_occurrences(text, language) == _grouped_tokens(text, language), text
+
+
+@pytest.mark.parametrize("language", SHORTCUT_LANGUAGES)
+def test_text_fields_make_the_postings_whoosh_makes(language):
+    schema = make_schema()
+    for fieldname in ("title", "body"):
+        field = schema[fieldname]
+        for text in SHORTCUT_TEXTS:
+            value = LanguageText(text, language)
+            whoosh = list(TEXT.index(field, value, language=language))
+            assert sorted(field.index(value)) == sorted(whoosh), text
+
+
+def test_identifier_fields_make_the_postings_whoosh_makes():
+    schema = make_schema()
+    for fieldname in ("id", "source", "language", "kind", "dated", "content_hash"):
+        field = schema[fieldname]
+        for value in ("abc", "/archive/a b/ü.txt", "", "MiXeD"):
+            assert list(field.index(value)) == list(ID.index(field, value)), value
+
+
+def test_surface_words_of_several_texts_are_what_the_tokenizer_collects():
+    collected: set[str] = set()
+    for text in SHORTCUT_TEXTS:
+        for _ in ANALYZER(text, surface=collected):
+            pass
+    assert surface_words(*SHORTCUT_TEXTS) == collected
+    assert surface_words(*SHORTCUT_TEXTS) == collected  # from what it remembered
+    assert surface_words() == set()

@@ -102,3 +102,29 @@ def test_a_commit_that_left_no_vocabulary_is_not_forgotten_by_the_next_run(tmp_p
     assert {"electrolysers", "interconnectors", "flywheels"} <= _file_words(ix)
     update(ix, [src])  # nothing changed: the file is carried over, still whole
     assert {"electrolysers", "interconnectors", "flywheels"} <= _file_words(ix)
+
+
+def test_a_word_term_is_chosen_as_if_every_language_were_tried():
+    """`best_term` skips languages whose stemmer it already tried for a word;
+    the term must be the one trying all of them in order gives."""
+    from index.analysis import surface_words
+
+    def every_language(word, counts, languages):
+        best = index_vocabulary.index_term(word)
+        for lang in languages:
+            term = index_vocabulary.index_term(word, lang)
+            if counts.get(term, 0) > counts.get(best, 0):
+                best = term
+        return best
+
+    words = sorted(surface_words(
+        "nations national nationally running runners corría corrió casas casa maisons "
+        "Москва москвы Ελλάδα ελληνικά کتاب‌ها كتب U.S. al-Qaeda 1986/87 información"))
+    languages = ("en", "es", "fr", "ru", "el", "ar", "fa", "pcm")
+    for counts in ({}, {"nation": 3, "nacion": 5}, {"cas": 9, "casa": 1, "maison": 4},
+                   {"москв": 2, "کتابها": 1}):
+        for i in range(len(languages)):
+            chosen = languages[i:] + languages[:i]
+            for word in words:
+                assert index_vocabulary.best_term(word, counts, chosen) == every_language(
+                    word, counts, chosen), (word, counts, chosen)

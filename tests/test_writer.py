@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -193,3 +194,25 @@ def test_upgraded_readers_reread_files_whose_bytes_did_not_change(tmp_path, arch
     assert run.files_parsed == 3
     assert (run.added, run.updated, run.unchanged, run.removed) == (0, 0, 3, 0)
     assert update(ix_dir, [archive]).files_parsed == 0
+
+
+def test_the_date_is_a_column_and_a_stored_value_without_postings(tmp_path):
+    from whoosh.fields import DATETIME
+
+    from index.schema import DayColumn
+
+    day = dt.datetime(2021, 3, 4)
+    whoosh_date, day_column = DATETIME(stored=True, sortable=True), DayColumn(stored=True,
+                                                                               sortable=True)
+    # What a DATETIME would store and keep in its column, without its postings.
+    assert day_column.to_column_value(day) == whoosh_date.to_column_value(day)
+    assert day_column.column_type.__class__ is whoosh_date.column_type.__class__
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / "a.txt").write_text(dump("Dated"), "utf-8")
+    update(tmp_path / "ix", [folder])
+    ix = store.open_current(tmp_path / "ix")
+    with ix.reader() as r:
+        assert r.stored_fields(0)["date"] == day
+        assert r.column_reader("date", translate=False)[0] == whoosh_date.to_column_value(day)
+        assert "date" not in r.indexed_field_names()

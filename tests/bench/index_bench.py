@@ -6,7 +6,8 @@ Converts the Reuters-21578 corpus from ../shared into page dumps (or, where
 the corpus is absent, writes a deterministic generated corpus of the same
 order of size), then times a from-scratch `archivist index` run with
 `--jobs 1` and `--jobs 2` into fresh index folders, and an incremental run
-over the unchanged files. Prints a Markdown table.
+over the unchanged files. Prints a Markdown table, with the figures measured
+before the speed work of issue 16 beside them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from tests.bench import reuters
 from tests.corpus import write_corpus
 
 CORPUS = reuters.DEFAULT_CORPUS
+
+#: The figures issue 16 measured before the speed work (Reuters page dumps, this
+#: 2-core machine), printed beside each run so a regression shows at a glance.
+#: Only comparable when the corpus is Reuters.
+EARLIER = {"full index, --jobs 1": "256", "full index, --jobs 2": "578",
+           "incremental, nothing changed": "7,187"}
 
 
 def prepare(out: Path) -> tuple[Path, str]:
@@ -58,10 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     seconds, n = timed_run(pages, out / "ix-jobs1", 1)
     rows.append(("incremental, nothing changed", n, seconds))
     print(f"\nIndexing throughput: {what}\n")
-    print("| run | articles | seconds | articles/s |")
-    print("|---|---:|---:|---:|")
+    print("| run | articles | seconds | articles/s | before issue 16 |")
+    print("|---|---:|---:|---:|---:|")
     for name, n, s in rows:
-        print(f"| {name} | {n:,} | {s:.1f} | {n / s:,.0f} |")
+        earlier = EARLIER[name] if what.startswith("Reuters") else "n/a"
+        print(f"| {name} | {n:,} | {s:.1f} | {n / s:,.0f} | {earlier} |")
     if args.out is None:
         shutil.rmtree(out, ignore_errors=True)
 
