@@ -39,6 +39,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.typesense_client import FAILOVER
 from tests.servers import free_ports, stop_process
 
 HOST = "127.0.0.1"
@@ -47,15 +48,9 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 90.0
 #: Raft states that `GET /debug` reports (braft's numbering).
 LEADER, FOLLOWER = 1, 4
-#: Python client settings that ride out a leader's death. With the client's
-#: defaults a node that failed once is skipped for 60 s and a request gives up
-#: after three tries a second apart, so writes kept failing for about 45 s
-#: after a kill; with these, a dead node is tried again after 2 s and a request
-#: moves to the next node 0.2 s after a failure, up to five times: reads go on
-#: at the followers, and writes come back soon after a new leader is elected
-#: (tests/test_typesense_cluster.py measures both).
-FAILOVER_SETTINGS = {"healthcheck_interval_seconds": 2, "retry_interval_seconds": 0.2,
-                     "num_retries": 5}
+#: Client settings that ride out a leader's death: the ones Archivist ships
+#: (index/typesense_client.py says why these numbers).
+FAILOVER_SETTINGS = FAILOVER
 
 
 class ClusterError(RuntimeError):

@@ -18,6 +18,12 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_DIR": None,
     # The search engine readers are served by ("whoosh": the embedded index in INDEX_DIR).
     "ENGINE": "whoosh",
+    # With ENGINE "typesense": the cluster's node URLs (a list, or URLs separated by
+    # commas), its API key and the collection (or alias) holding the archive
+    # (index/typesense_client.py).
+    "TYPESENSE_NODES": [],
+    "TYPESENSE_API_KEY": None,
+    "TYPESENSE_COLLECTION": "archivist",
     # Whole answers kept per index version (search/cache.py); 0: none.
     "ANSWER_CACHE": 1024,
     # Largest article file an indexing run reads, in bytes.
