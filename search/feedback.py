@@ -1,47 +1,82 @@
-"""Pseudo-relevance feedback (RM3): expand a query with its best articles' words.
+"""Pseudo-relevance feedback (RM3): weigh a query's words by its best articles.
 
 The articles a query ranks highest tend to be about what the reader means,
 and they use words the reader did not type ("airfoil" for a question about
-"wings"). RM3 estimates a relevance model from them: each top article `D`
-votes for its words `t` with `P(t|D) · P(D|Q)`, where `P(t|D)` is the
-word's share of the article's words and `P(D|Q)` the article's share of the
-top scores. The `EXPANSION_TERMS` words with the most votes, other than the
-query's own, are added to the query with their weights, and the original
-query keeps `ORIGINAL_WEIGHT` of the total.
+"wings"), and repeat the reader's own words that matter most. RM3 estimates
+a relevance model from them: each top article `D` votes for each of its
+words `t` with `P(t|D) · P(D|Q)`, where `P(t|D)` is the word's share of the
+article's words and `P(D|Q)` the article's share of the top scores. The
+`EXPANSION_TERMS` words with the most votes (the query's own words among
+them, as in RM3) make the model `P(t|R)`, and the final query is
 
-This is off by default (the app's `FEEDBACK` setting): it costs a second
-evaluation, and `make eval` decides whether it earns it. This module is pure
+    ORIGINAL_WEIGHT · (the query, 1/n for each of its n words)
+      + (1 - ORIGINAL_WEIGHT) · P(t|R).
+
+The query part is the word score already worked out, so `boosts` scales the
+model's words to it: each weighs `(1 - λ) / λ · n · P(t|R)` times its BM25F
+score, and the reader's words keep their own scale (what proximity and
+meaning add later is in the same units). The constants are the usual ones
+(ten articles, half the weight kept by the query).
+
+Only the best `CANDIDATES` articles are scored again, so the cost is the
+top articles' first `MAX_CHARS` characters analyzed once per generation and
+a lookup per model word and candidate, whatever the archive's size; the
+model words stay within the search's postings budget. This module is pure
 arithmetic on texts already analyzed; it never reads the index.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 #: Top articles that vote.
 FEEDBACK_DOCS = 10
-#: Words added to the query.
+#: Words in the relevance model (the query's own words included).
 EXPANSION_TERMS = 20
-#: Share of the final query kept by the reader's own words.
+#: Share of the final query kept by the reader's own words (RM3's λ).
 ORIGINAL_WEIGHT = 0.5
+#: Best-ranked articles scored again with the model's words.
+CANDIDATES = 100
+#: Characters of a voting article read (its title and lead carry its subject).
+MAX_CHARS = 1500
 
 
-def expansion(documents: Sequence[Iterable[str]], scores: Sequence[float],
-              exclude: set[str], count: int = EXPANSION_TERMS) -> list[tuple[str, float]]:
-    """The `count` words with the most votes (see the module docstring), with
-    weights summing to 1; `documents` are the top articles' index terms."""
+def document_model(terms: Iterable[str]) -> dict[str, float]:
+    """`P(t|D)`: each word's share of an article's index terms `terms`.
+    Numbers and words of one or two letters are left out (after counting
+    the length): they say little about a subject."""
+    counts = Counter(terms)
+    length = sum(counts.values())
+    if not length:
+        return {}
+    return {t: n / length for t, n in counts.items()
+            if len(t) > 2 and any(c.isalpha() for c in t)}
+
+
+def relevance_model(documents: Sequence[Mapping[str, float]], scores: Sequence[float],
+                    count: int = EXPANSION_TERMS) -> list[tuple[str, float]]:
+    """The `count` words with the most votes (see the module docstring) and
+    their share `P(t|R)` of those votes; `documents` are the top articles'
+    `document_model`s, `scores` their scores."""
     total = float(sum(max(s, 0.0) for s in scores)) or 1.0
-    votes: Counter[str] = Counter()
-    for terms, score in zip(documents, scores, strict=True):
-        counts = Counter(terms)
-        length = sum(counts.values())
-        if not length or score <= 0:
+    votes: dict[str, float] = {}
+    for model, score in zip(documents, scores, strict=True):
+        if score <= 0:
             continue
         share = score / total
-        for term, n in counts.items():
-            if term not in exclude and not term.isdigit() and len(term) > 2:
-                votes[term] += share * n / length
-    top = votes.most_common(count)
+        for term, p in model.items():
+            votes[term] = votes.get(term, 0.0) + share * p
+    top = heapq.nlargest(count, votes.items(), key=lambda tv: tv[1])
     mass = sum(v for _t, v in top) or 1.0
     return [(t, v / mass) for t, v in top]
+
+
+def boosts(model: Sequence[tuple[str, float]], query_words: int,
+           original_weight: float = ORIGINAL_WEIGHT) -> list[tuple[str, float]]:
+    """Each model word's weight against the query's own score (see the
+    module docstring)."""
+    n = max(query_words, 1)
+    scale = (1 - original_weight) / original_weight * n
+    return [(t, scale * p) for t, p in model]

@@ -1,6 +1,6 @@
 """Meaning as well as words: mixing the embedding cosine into relevance.
 
-A query's best candidates by words (`CANDIDATES`, ranked by BM25F and
+A query's best candidates by words (`CANDIDATES`, ranked by BM25F, feedback and
 proximity) are re-scored as
 
     (1 - SEMANTIC_WEIGHT) · words / best words score

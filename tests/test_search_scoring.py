@@ -110,7 +110,8 @@ def test_bm25f_against_a_per_document_computation(searcher):
                 norm = (1 - b) + b * cols.lengths[f][d] / avg
                 tf[d] = tf.get(d, 0.0) + w * raw / norm
                 m.next()
-        idf = math.log(cols.doc_count / (len(tf) + 1)) + 1
+        n, df = cols.doc_count, len(tf)
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))  # BM25's, as Lucene writes it
         want = np.zeros(cols.n)
         for d, t in tf.items():
             want[d] = idf * t * (scoring.K1 + 1) / (t + scoring.K1)

@@ -40,8 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # Relevance mixes meaning vectors into word scores (search/semantic.py), with this weight.
     "SEMANTIC": True,
     "SEMANTIC_WEIGHT": 0.25,
-    # Pseudo-relevance feedback (search/feedback.py): off, it lost on Cranfield.
-    "FEEDBACK": False,
+    # Pseudo-relevance feedback (search/feedback.py): the best articles' shared words
+    # re-weigh the best candidates (RM3).
+    "FEEDBACK": True,
     # The librarians' console.
     # Folders of the archive (a list; in the environment, paths joined by os.pathsep).
     "SOURCES": [],

@@ -71,7 +71,7 @@ class Engine:
 
     def __init__(self, index_dir: str | Path | None, *, _ix=None,
                  half_life_days: float = recency.HALF_LIFE_DAYS,
-                 feedback: bool = False, semantic: bool = True,
+                 feedback: bool = True, semantic: bool = True,
                  semantic_weight: float = semantic_mix.SEMANTIC_WEIGHT) -> None:
         """`half_life_days` is the "relevance + recency" ordering's half-life.
         Whole answers are not cached here: wrap the engine in

@@ -1,13 +1,14 @@
 """"Why this result": a hit's score taken apart, in words a librarian can read.
 
-The score of a hit is built in steps (see `search.embedded.engine`): the words'
-BM25F scores (`search.embedded.scoring`), the closeness of the query's words
-(`search.proximity`), the mix with meaning (`search.semantic`) and, for
-"relevance + recency", the decay on age (`search.recency`). This module
-replays each step for the hits of one page and records what it added, as a
-tree of `Explanation`s whose leaves say which word matched in which field,
-how often, and how rare it is. The parts add up to the hit's score (a test
-checks this for a sample of queries).
+The score of a hit is built in steps (see `search.embedded.ranking`): the words'
+BM25F scores (`search.embedded.scoring`), the words its best articles add
+(`search.feedback`), the closeness of the query's words (`search.proximity`),
+the mix with meaning (`search.semantic`) and, for "relevance + recency", the
+decay on age (`search.recency`). This module replays each step for the hits
+of one page and records what it added, as a tree of `Explanation`s whose
+leaves say which word matched in which field, how often, and how rare it
+is. The parts add up to the hit's score (a test checks this for a sample of
+queries).
 
 The word scores are worked out again per node of the query over the whole
 archive, from the generation's cached postings, and read at the page's
@@ -15,8 +16,6 @@ hits: a cost of one array per query node, paid only when asked for.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from whoosh import query as wq
@@ -37,6 +36,9 @@ def hits(trace, cols: Columns, searcher, docnums: list[int]) -> dict[int, Explan
     out = {}
     for d in docnums:
         node = base[d]
+        added = trace.feedback.added(d) if trace.feedback is not None else None
+        if added:
+            node = total([node, _feedback(added)], "words, with feedback")
         near = trace.near.get(d)
         if near:
             node = total([node, Explanation(
@@ -126,7 +128,7 @@ def _word(q: scoring.FieldsOr, cols: Columns, searcher, d: int, value: float) ->
             where.append(f"{_times(raw)} in the {_field(c.fieldname)} "
                          f"(weight {scoring.FIELD_WEIGHT[c.fieldname]:g})")
     df = int(np.count_nonzero(df_mask & cols.live))
-    idf = math.log(cols.doc_count / (df + 1)) + 1.0 if df else 0.0
+    idf = scoring.idf(df, cols.doc_count) if df else 0.0
     word = getattr(q, "typed", None) or (term.decode() if isinstance(term, bytes) else term)
     label = (f"“{word}”: {', '.join(where) or 'only in its phrase'}; in {df:,} of "
              f"{cols.doc_count:,} articles (rarity {idf:.2f}) — BM25F")
@@ -138,6 +140,14 @@ def _word(q: scoring.FieldsOr, cols: Columns, searcher, d: int, value: float) ->
         return Explanation(label, value)
     own = value - sum(e.value for e in extra)
     return Explanation(f"“{word}”", value, [Explanation(label, own), *extra])
+
+
+def _feedback(added) -> Explanation:
+    """What the words of the best-ranked articles added (`search.feedback`)."""
+    parts = [Explanation(f"“{term}” (weight {weight:.3f} × its BM25F)", value)
+             for term, weight, value in added]
+    return total(parts, "words that the best-ranked articles share (pseudo-relevance "
+                        "feedback)")
 
 
 def _term(q: wq.Term, cols: Columns, searcher, d: int, value: float) -> Explanation:

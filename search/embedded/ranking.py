@@ -4,7 +4,7 @@
 steps here then adjust the best candidates, in this order, each in its own
 module:
 
-1. pseudo-relevance feedback, when switched on (`search.feedback`);
+1. pseudo-relevance feedback (`search.feedback`), unless switched off;
 2. closeness of the query's words (`search.proximity`);
 3. meaning as well as words (`search.semantic`);
 4. for "relevance + recency", the decay on age (`search.recency`).
@@ -16,9 +16,9 @@ articles match; only their order.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from whoosh import query as wq
@@ -27,8 +27,8 @@ from index.analysis import terms
 from search import feedback, proximity, recency
 from search import semantic as semantic_mix
 from search.embedded.columns import Columns
-from search.embedded.scoring import FIELD_WEIGHT, FieldsOr, evaluate
-from search.plan import QueryPlan, plan_words
+from search.embedded.scoring import FIELD_WEIGHT, bm25f_at, idf
+from search.plan import MAX_POSTINGS, QueryPlan, plan_words
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,29 @@ class RankOptions:
     half_life_days: float = recency.HALF_LIFE_DAYS
     semantic: bool = True
     semantic_weight: float = semantic_mix.SEMANTIC_WEIGHT
-    feedback: bool = False
+    feedback: bool = True
+
+
+#: The fields a feedback word is looked up in (tags are keys, not words).
+FEEDBACK_FIELDS = ("title", "body")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What pseudo-relevance feedback added: `parts[i, k]` is what word
+    `words[i]` (index term, weight) added to candidate `docnums[k]`."""
+
+    words: tuple[tuple[str, float], ...]
+    docnums: np.ndarray
+    parts: np.ndarray
+
+    def added(self, docnum: int) -> list[tuple[str, float, float]]:
+        """(index term, weight, score added) for each word that added to `docnum`."""
+        at = np.flatnonzero(self.docnums == docnum)
+        if not len(at):
+            return []
+        column = self.parts[:, int(at[0])]
+        return [(t, w, float(v)) for (t, w), v in zip(self.words, column, strict=True) if v]
 
 
 @dataclass
@@ -46,6 +68,7 @@ class Trace:
     """What each step did: enough to explain any hit's score."""
 
     query: wq.Query  # the query whose word scores were the start
+    feedback: Feedback | None = None
     near: dict[int, float] = field(default_factory=dict)  # docnum -> bonus
     mixes: dict[int, semantic_mix.Mix] = field(default_factory=dict)
     semantic: tuple[float, float] | None = None  # (best word score, weight)
@@ -65,7 +88,7 @@ def rank(read: QueryPlan, q: wq.Query, cols: Columns, searcher, docs: np.ndarray
     """
     trace = Trace(q, half_life_days=options.half_life_days, newest_day=cols.newest_day)
     if options.feedback and len(docs) > feedback.FEEDBACK_DOCS:
-        scores, trace.query = _feedback(read, q, cols, searcher, docs, scores, top)
+        scores = _feedback(read, cols, searcher, docs, scores, top, frequency, trace)
     if len(docs) > 1:
         scores = _near(read, cols, searcher, docs, scores, top, frequency, trace)
     if len(docs) > 1 and options.semantic and cols.vectors is not None:
@@ -78,27 +101,43 @@ def rank(read: QueryPlan, q: wq.Query, cols: Columns, searcher, docs: np.ndarray
     return scores, trace
 
 
-def _feedback(read: QueryPlan, q: wq.Query, cols: Columns, searcher, docs: np.ndarray,
-              scores: np.ndarray, top: Callable) -> tuple[np.ndarray, wq.Query]:
-    """The same `docs` re-scored with the query expanded by its best
-    articles' words (RM3; see `search.feedback`)."""
-    best = top(docs, scores, feedback.FEEDBACK_DOCS)
-    texts = []
-    for d in best:
-        fields = cols.stored(searcher, int(d))
-        texts.append(terms(f"{fields.get('title') or ''}\n{fields.get('body') or ''}"))
-    own = {t for w in plan_words(read.root) for t in w.parts}
-    words = feedback.expansion(texts, [float(scores[d]) for d in best], own)
-    if not words:
-        return scores, q
-    n = max(len(own), 1)
-    extra = [FieldsOr([wq.Term(f, t) for f in ("title", "body")],
-                      boost=(1 - feedback.ORIGINAL_WEIGHT) * w) for t, w in words]
-    expanded = wq.Or([q.with_boost(feedback.ORIGINAL_WEIGHT / n), *extra])
-    rescored = evaluate(expanded, cols, searcher).score
-    keep = np.zeros(cols.n, dtype=bool)
-    keep[docs] = True
-    return np.where(keep, rescored, 0).astype(np.float32), expanded
+def _feedback(read: QueryPlan, cols: Columns, searcher, docs: np.ndarray,
+              scores: np.ndarray, top: Callable, frequency: Callable[[str], int],
+              trace: Trace) -> np.ndarray:
+    """The best candidates' scores with the relevance model's words added
+    (RM3; see `search.feedback`)."""
+    candidates = top(docs, scores, max(feedback.CANDIDATES, feedback.FEEDBACK_DOCS))
+    best = candidates[:feedback.FEEDBACK_DOCS]
+    models = [cols.memo(("feedback", int(d)), partial(_document_model, cols, searcher, int(d)))
+              for d in best]
+    model = feedback.relevance_model(models, [float(scores[d]) for d in best],
+                                     feedback.EXPANSION_TERMS)
+    words = plan_words(read.root)
+    own = {t for w in words for t in w.parts}
+    weights, spent = [], 0
+    for term, weight in feedback.boosts(model, len(words), feedback.ORIGINAL_WEIGHT):
+        # The query's own words are read already; the others share what is
+        # left of the search's postings budget, most weighty first.
+        cost = 0 if term in own else frequency(term)
+        if spent + cost <= MAX_POSTINGS:
+            spent += cost
+            weights.append((term, weight))
+    if not weights:
+        return scores
+    candidates = np.sort(candidates)  # in docnum order, the postings are read in order
+    parts = np.stack([w * bm25f_at(t, FEEDBACK_FIELDS, cols, searcher, candidates)
+                      for t, w in weights])
+    scores = scores.copy()
+    scores[candidates] += parts.sum(axis=0)
+    trace.feedback = Feedback(tuple(weights), candidates, parts)
+    return scores
+
+
+def _document_model(cols: Columns, searcher, docnum: int) -> dict[str, float]:
+    """An article's `feedback.document_model`, from its title and the start of its body."""
+    fields = cols.stored(searcher, docnum)
+    text = f"{fields.get('title') or ''}\n{fields.get('body') or ''}"
+    return feedback.document_model(terms(text[:feedback.MAX_CHARS]))
 
 
 def _near(read: QueryPlan, cols: Columns, searcher, docs: np.ndarray, scores: np.ndarray,
@@ -106,9 +145,9 @@ def _near(read: QueryPlan, cols: Columns, searcher, docs: np.ndarray, scores: np
     words = [w.parts[0] for w in plan_words(read.root)]
     if len(words) < 2:
         return scores
-    idf = [math.log(cols.doc_count / (frequency(w) + 1)) + 1.0 for w in words]
+    rarity = [idf(frequency(w), cols.doc_count) for w in words]
     candidates = top(docs, scores, proximity.CANDIDATES)
-    extra = proximity.bonus(searcher, cols, candidates, words, idf,
+    extra = proximity.bonus(searcher, cols, candidates, words, rarity,
                             {f: FIELD_WEIGHT[f] for f in ("title", "body")})
     if not extra.any():
         return scores

@@ -45,6 +45,18 @@ FIELD_B = {"title": 0.3, "body": 0.75, "tags": 0.0}
 _STORED_BOOST = {"title": TITLE_BOOST, "body": 1.0, "tags": TAGS_BOOST}
 
 
+def idf(df: int, n: int) -> float:
+    """A word's rarity when `df` of `n` articles hold it: BM25's
+    `ln(1 + (n - df + 0.5) / (df + 0.5))` (Lucene's form, never negative).
+
+    Whoosh's `ln(n / (df + 1)) + 1` has a floor of 1 that about doubles
+    the weight of a word held by half the archive against a rare one, so
+    common words (and those pseudo-relevance feedback brings in) crowd out
+    the telling ones.
+    """
+    return math.log(1 + (n - min(df, n) + 0.5) / (min(df, n) + 0.5))
+
+
 class FieldsOr(query.Or):
     """One word of the reader looked up in several fields (title, body, tags).
 
@@ -162,14 +174,40 @@ def _bm25f(q: FieldsOr, cols: Columns, searcher) -> Match:
     df = int(np.count_nonzero(mask & cols.live))
     score = np.zeros(cols.n, dtype=np.float32)
     if df:
-        idf = math.log(cols.doc_count / (df + 1)) + 1.0
+        rarity = idf(df, cols.doc_count)
         hit = np.flatnonzero(mask)
         t = tf[hit]
-        score[hit] = idf * t * (K1 + 1) / (t + K1)
+        score[hit] = rarity * t * (K1 + 1) / (t + K1)
     for m in extra:
         mask |= m.mask
         score += m.score
     return Match(mask, score * q.boost)
+
+
+def bm25f_at(term: str, fields: tuple[str, ...], cols: Columns, searcher,
+             docnums: np.ndarray) -> np.ndarray:
+    """The BM25F score of the index term `term` looked up in `fields`, at
+    `docnums` only: what a `FieldsOr` of those terms gives them, at the cost
+    of a lookup per document instead of a pass over the archive."""
+    tf = np.zeros(len(docnums), dtype=np.float32)
+    held = []
+    for f in fields:
+        ids, ntf = _normalized_tf(f, term, cols, searcher)
+        if not len(ids):
+            continue
+        held.append(ids)
+        at = np.minimum(np.searchsorted(ids, docnums), len(ids) - 1)
+        found = ids[at] == docnums
+        tf[found] += ntf[at[found]] * FIELD_WEIGHT[f]
+    if not held:
+        return tf
+
+    def count() -> int:
+        union = held[0] if len(held) == 1 else np.union1d(held[0], np.concatenate(held[1:]))
+        return int(np.count_nonzero(cols.live[union]))
+
+    df = cols.memo(("bm25f df", fields, term), count)
+    return (idf(df, cols.doc_count) * tf * (K1 + 1) / (tf + K1)).astype(np.float32)
 
 
 def _normalized_tf(fieldname: str, text, cols: Columns, searcher):
@@ -194,10 +232,10 @@ def _normalized_tf(fieldname: str, text, cols: Columns, searcher):
 
 def _bm25(ids: np.ndarray, tf: np.ndarray, fieldname: str, cols: Columns) -> np.ndarray:
     df = int(cols.live[ids].sum())
-    idf = math.log(cols.doc_count / (df + 1)) + 1.0
+    rarity = idf(df, cols.doc_count)
     fl = cols.lengths[fieldname][ids]
     avg = cols.avg_length[fieldname] or 1.0
-    return (idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avg))).astype(np.float32)
+    return (rarity * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avg))).astype(np.float32)
 
 
 def _by_whoosh(q: query.Query, cols: Columns, searcher) -> Match:

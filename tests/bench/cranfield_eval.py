@@ -2,6 +2,7 @@
 
     python -m tests.bench.cranfield_eval [--work bench-out] [--k 10] [--json]
                                          [--base-url http://127.0.0.1:5000]
+                                         [--set SEMANTIC_WEIGHT=0.5 ...]
 
 The question this answers is whether Archivist ranks the right articles
 first, measured the classic way: the Cranfield 1400 collection
@@ -27,7 +28,13 @@ How the run goes:
    sentence, so for FTS5 the typed form is the OR form again.
 4. Archivist is asked through ``GET /api/search?q=...&per_page=100&verbatim=1``
    on ``archivist serve`` (one process, a free loopback port), or on the
-   server ``--base-url`` names; ``hits[].id`` in order is its ranking.
+   server ``--base-url`` names; ``hits[].id`` in order is its ranking. The
+   server it starts has the configuration's defaults: `tests.servers` keeps
+   a developer's ``ARCHIVIST_*`` variables from it, on purpose, so that only
+   the ranking settings (`RANKING_SETTINGS`) reach it, and only when asked:
+   ``--set NAME=VALUE`` or an ``ARCHIVIST_<NAME>`` variable in this
+   process's environment (``--set`` wins). The report names every setting
+   that was passed on.
 5. Per query: nDCG@k with gain 5 - code for codes 1..4 (else 0), a log2
    discount and the ideal ranking of all the query's judged documents; and
    average precision over the first 100 (codes 1..4 relevant), divided by
@@ -48,6 +55,7 @@ import hashlib
 import inspect
 import json
 import math
+import os
 import re
 import shutil
 import sqlite3
@@ -70,6 +78,8 @@ DEFAULT_WORK = REPO / "bench-out"
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "cranfield"
 #: Archivist's article id for Cranfield document n.
 ID_PREFIX = "cran-"
+#: Settings (webui/config.py) that may be passed to the server this module starts.
+RANKING_SETTINGS = ("SEMANTIC", "SEMANTIC_WEIGHT", "FEEDBACK")
 #: Depth of the ranking read from each engine (the API's largest page) and MAP's cutoff.
 DEPTH = 100
 FORMS = ("OR", "typed")
@@ -331,6 +341,22 @@ def api_search(base_url: str, q: str, depth: int = DEPTH) -> ApiAnswer:
                      sum(1 for d in ids if d is None))
 
 
+def server_settings(environ: Mapping[str, str], sets: Sequence[str]) -> dict[str, str]:
+    """The ``ARCHIVIST_*`` variables for the server: the ranking settings
+    found in `environ`, then each ``NAME=VALUE`` of `sets` (which win).
+    Raises ValueError for anything else, so a typo is not a silent no-op."""
+    out = {f"ARCHIVIST_{name}": environ[f"ARCHIVIST_{name}"] for name in RANKING_SETTINGS
+           if environ.get(f"ARCHIVIST_{name}")}
+    for item in sets:
+        name, sep, value = item.partition("=")
+        name = name.strip().upper().removeprefix("ARCHIVIST_")
+        if not sep or name not in RANKING_SETTINGS or not value.strip():
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(RANKING_SETTINGS)}")
+        out[f"ARCHIVIST_{name}"] = value.strip()
+    return out
+
+
 # -- the evaluation ----------------------------------------------------------------------
 
 
@@ -448,7 +474,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     ap.add_argument("--base-url", help="evaluate this running server (it must serve the "
                     "Cranfield index built by this module) instead of starting one")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a ranking setting for the server started here, one of "
+                    f"{', '.join(RANKING_SETTINGS)} (repeatable; ARCHIVIST_<NAME> in the "
+                    "environment is passed on too)")
     args = ap.parse_args(argv)
+    try:
+        settings = server_settings(os.environ, args.set)
+    except ValueError as e:
+        ap.error(str(e))
+    if settings and args.base_url:
+        ap.error("settings apply to the server started here, not to --base-url's")
     if not 1 <= args.k <= DEPTH:
         ap.error(f"--k must be between 1 and {DEPTH}")
     corpus = args.corpus.resolve()
@@ -472,9 +508,11 @@ def main(argv: list[str] | None = None) -> int:
             base_url, server = args.base_url.rstrip("/"), args.base_url
         else:
             port = free_port()
-            proc = start_archivist(ws.index, port, log, "--threads", "1", "--workers", "1")
+            proc = start_archivist(ws.index, port, log, "--threads", "1", "--workers", "1",
+                                   env=settings)
             base_url = f"http://127.0.0.1:{port}"
-            server = "`archivist serve` (one process, one thread)"
+            server = "`archivist serve` (one process, one thread)" + "".join(
+                f", {k}={v}" for k, v in sorted(settings.items()))
         served = api_search(base_url, "", depth=1).total
         if served != ws.articles:
             say(f"warning: the server holds {served:,} articles, not {ws.articles:,}")
@@ -502,9 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     judged = sum(1 for t in topics if any(gain(c) for c in qrels.get(t.number, {}).values()))
     summary = {
         "date": started.isoformat(timespec="seconds"), "machine": machine(), "k": args.k,
-        "server": server, "schema": SCHEMA_VERSION, "workspace": str(ws.folder),
-        "articles": ws.articles, "skipped": ws.skipped, "queries": len(topics),
-        "wall_seconds": round(wall, 1), "rows": rows,
+        "server": server, "settings": settings, "schema": SCHEMA_VERSION,
+        "workspace": str(ws.folder), "articles": ws.articles, "skipped": ws.skipped,
+        "queries": len(topics), "wall_seconds": round(wall, 1), "rows": rows,
     }
     results.write_text(json.dumps({**summary, "per_query": per_query}, indent=1),
                        encoding="utf-8")
