@@ -2,14 +2,20 @@
 
 `check` answers three questions a librarian asks before trusting an index:
 
-1. Does it open? (the CURRENT pointer names a generation Whoosh can read)
+1. Does it open? (the CURRENT pointer names a generation Whoosh can read;
+   the cluster answers for its collection)
 2. Can every stored article be read back, with its id, title and body?
+   On a cluster, does every node hold as many as were read?
 3. Does it agree with the source folders? Each article file under the
    indexed folders should be in the index with the same content hash:
    *missing* files are on disk but not indexed, *extra* ones are indexed but
    gone from disk (or from every folder), *stale* ones changed since they
    were indexed. Files the last run could not read are listed apart: they
    were reported then, and are not the index's fault.
+
+The index is read through its write-side engine (`index.protocol.Audit`),
+so the same check runs against the Whoosh index or a Typesense cluster;
+a cluster names files by their keys, so its *extra* files are keys.
 
 The answer is a `CheckReport`; `ok` is False on any problem. This module
 reads files and the index and never changes either.
@@ -24,8 +30,15 @@ from pathlib import Path
 
 from index import store
 from index.document import from_stored
+from index.protocol import Audit, WriteEngine
 from index.sources import DEFAULT_MAX_BYTES, file_hash, source_names, walk
-from index.writer import LAST_RUN_FILE, Failure, known_roots, recorded_source_names
+from index.writer import (
+    LAST_RUN_FILE,
+    Failure,
+    WhooshWriteEngine,
+    known_roots,
+    recorded_source_names,
+)
 
 #: Stored fields every article must have.
 REQUIRED = ("id", "title", "body", "source")
@@ -47,10 +60,15 @@ class CheckReport:
     stale: list[str] = field(default_factory=list)
     #: Files the last run failed to read (not counted as problems).
     known_failures: list[str] = field(default_factory=list)
+    #: A cluster's document count per node (empty for an embedded index).
+    nodes: dict[str, int | None] = field(default_factory=dict)
+    #: Nodes whose count differs from the articles read (behind, or not answering).
+    lagging: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.opened and not (self.unreadable or self.missing or self.extra or self.stale)
+        return self.opened and not (self.unreadable or self.missing or self.extra or self.stale
+                                    or self.lagging)
 
     def lines(self) -> list[str]:
         """The report as lines of text, problems first, the verdict last."""
@@ -64,11 +82,15 @@ class CheckReport:
         out += [f"extra (indexed, not on disk): {p}" for p in self.extra]
         out += [f"stale (changed since indexed): {p}" for p in self.stale]
         out += [f"note: the last run could not read {p}" for p in self.known_failures]
+        out += [f"node {n} holds {self.nodes[n]} articles, not {self.articles}"
+                if self.nodes[n] is not None else f"node {n} does not answer"
+                for n in self.lagging]
         out.append(
             f"{self.articles} articles, {self.files} files under {len(self.roots)} sources: "
             + ("OK" if self.ok else
                f"{len(self.unreadable)} unreadable, {len(self.missing)} missing, "
-               f"{len(self.extra)} extra, {len(self.stale)} stale")
+               f"{len(self.extra)} extra, {len(self.stale)} stale"
+               + (f", {len(self.lagging)} nodes behind" if self.lagging else ""))
         )
         return out
 
@@ -79,23 +101,26 @@ class CheckReport:
 
 
 def check(index_dir: Path, roots: Sequence[str | Path] = (),
-          max_bytes: int = DEFAULT_MAX_BYTES) -> CheckReport:
-    """Check the index in `index_dir` against `roots` plus the roots earlier runs indexed."""
+          max_bytes: int = DEFAULT_MAX_BYTES, engine: WriteEngine | None = None) -> CheckReport:
+    """Check the index (`engine`; default: the Whoosh index in `index_dir`)
+    against `roots` plus the roots earlier runs from `index_dir` indexed."""
     index_dir = Path(index_dir)
-    report = CheckReport(index_dir=str(index_dir))
+    engine = engine if engine is not None else WhooshWriteEngine(index_dir)
+    report = CheckReport(index_dir=engine.describe())
     try:
-        ix = store.open_current(index_dir)
+        audit = engine.audit()
+    except FileNotFoundError:
+        report.open_error = "there is no index here (nothing has been indexed yet)"
+        return report
     except Exception as e:  # noqa: BLE001 -- any failure to open is the finding itself
         report.open_error = f"{type(e).__name__}: {e}"
         return report
-    if ix is None:
-        report.open_error = "there is no index here (nothing has been indexed yet)"
-        return report
     report.opened = True
-    try:
-        indexed = _read_all(ix, report)
-    finally:
-        ix.close()
+    report.articles = audit.articles
+    report.unreadable = audit.unreadable
+    report.nodes = audit.nodes
+    report.lagging = sorted(n for n, count in audit.nodes.items() if count != audit.articles)
+    indexed = audit.files
 
     all_roots = [str(Path(r).resolve()) for r in roots]
     all_roots += [r for r in known_roots(index_dir) if r not in all_roots]
@@ -115,41 +140,52 @@ def check(index_dir: Path, roots: Sequence[str | Path] = (),
         if found.format is None or found.refused is not None:
             # Not article files; a link leading outside its source is reported by every run.
             continue
-        on_disk.add(found.path)
+        source = found.key if engine.keyed else found.path
+        on_disk.add(source)
         report.files += 1
-        if found.path not in indexed:
+        if source not in indexed:
             (report.known_failures if found.path in failed_last else report.missing).append(
                 found.path)
             continue
         sha = _hash(found.path, found.key, max_bytes)
-        if sha is not None and sha != indexed[found.path]:
+        if sha is not None and sha != indexed[source]:
             report.stale.append(found.path)
     report.extra = sorted(p for p in indexed if p not in on_disk)
     return report
 
 
-def _read_all(ix, report: CheckReport) -> dict[str, str]:
-    """Read every stored article; return source -> file hash; note unreadable ones."""
-    indexed: dict[str, str] = {}
-    with ix.reader() as r:
-        report.articles = r.doc_count()
-        if r.doc_count_all() == 0:
-            return indexed
-        shas = r.column_reader("source_hash")
-        for docnum in r.all_doc_ids():
-            try:
-                article = from_stored(r.stored_fields(docnum))
-            except Exception as e:  # noqa: BLE001 -- a damaged record is a finding
-                report.unreadable.append(Failure(f"#{docnum}", f"{type(e).__name__}: {e}"))
-                continue
-            absent = [name for name in REQUIRED if not getattr(article, name)]
-            if absent:
-                who = article.id or f"#{docnum}"
-                report.unreadable.append(Failure(str(who), "no " + ", no ".join(absent)))
-                continue
-            sha = shas[docnum]
-            indexed[article.source] = sha.decode() if isinstance(sha, bytes) else str(sha)
-    return indexed
+def audit_whoosh(index_dir: Path) -> Audit:
+    """Read every stored article of the Whoosh index in `index_dir` back.
+
+    Raises FileNotFoundError when there is no index, and whatever opening
+    it raises when it cannot be opened."""
+    ix = store.open_current(index_dir)
+    if ix is None:
+        raise FileNotFoundError(f"there is no index in {index_dir}")
+    audit = Audit()
+    try:
+        with ix.reader() as r:
+            audit.articles = r.doc_count()
+            if r.doc_count_all() == 0:
+                return audit
+            shas = r.column_reader("source_hash")
+            for docnum in r.all_doc_ids():
+                try:
+                    article = from_stored(r.stored_fields(docnum))
+                except Exception as e:  # noqa: BLE001 -- a damaged record is a finding
+                    audit.unreadable.append(Failure(f"#{docnum}", f"{type(e).__name__}: {e}"))
+                    continue
+                absent = [name for name in REQUIRED if not getattr(article, name)]
+                if absent:
+                    who = article.id or f"#{docnum}"
+                    audit.unreadable.append(Failure(str(who), "no " + ", no ".join(absent)))
+                    continue
+                sha = shas[docnum]
+                audit.files[article.source] = (sha.decode() if isinstance(sha, bytes)
+                                               else str(sha))
+    finally:
+        ix.close()
+    return audit
 
 
 def _hash(path: str, key: str, max_bytes: int) -> str | None:

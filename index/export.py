@@ -9,7 +9,9 @@ languages, hence the same content hashes. A `source` key records where each
 article came from; the reader ignores it.
 
 Articles are written in id order, so two exports of the same index are
-byte-identical. This module reads the index and never writes to it.
+byte-identical. The records come from the write-side engine
+(`index.protocol.WriteEngine.records`): the Whoosh index, or a Typesense
+cluster, in the same shape. This module reads the index and never writes to it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TextIO
 from index import store
 from index.document import from_stored
 from index.formats.jsonl import ID_PATTERN
+from index.protocol import WriteEngine
 
 
 @dataclass
@@ -34,8 +37,16 @@ class ExportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def records(index_dir: Path) -> Iterator[dict]:
-    """Every indexed article as a JSON-ready dict, in id order."""
+def records(index_dir: Path, engine: WriteEngine | None = None) -> Iterator[dict]:
+    """Every indexed article as a JSON-ready dict, in id order, from
+    `engine` (default: the Whoosh index in `index_dir`)."""
+    if engine is not None:
+        return engine.records()
+    return whoosh_records(index_dir)
+
+
+def whoosh_records(index_dir: Path) -> Iterator[dict]:
+    """Every article of the Whoosh index in `index_dir` as a record, in id order."""
     ix = store.open_current(index_dir)
     if ix is None:
         raise FileNotFoundError(f"there is no index in {index_dir}")
@@ -51,10 +62,12 @@ def records(index_dir: Path) -> Iterator[dict]:
         ix.close()
 
 
-def export_jsonl(index_dir: Path, out: TextIO) -> ExportResult:
-    """Write every article of the index in `index_dir` to `out`, one JSON object a line."""
+def export_jsonl(index_dir: Path, out: TextIO, engine: WriteEngine | None = None
+                 ) -> ExportResult:
+    """Write every article of the index (`engine`; default: the Whoosh index
+    in `index_dir`) to `out`, one JSON object a line."""
     result = ExportResult()
-    for record in records(index_dir):
+    for record in records(index_dir, engine):
         problem = _problem(record)
         if problem:
             result.warnings.append(f"{record['id']}: {problem}")
@@ -65,7 +78,12 @@ def export_jsonl(index_dir: Path, out: TextIO) -> ExportResult:
 
 
 def _record(fields: dict) -> dict:
-    a = from_stored(fields)
+    return record_of(from_stored(fields))
+
+
+def record_of(a) -> dict:
+    """The export record of a stored article (`index.document.StoredArticle`,
+    or anything with the same attributes): the one place its shape is made."""
     record = {
         "id": a.id,
         "title": a.title,

@@ -27,6 +27,7 @@ import numpy as np
 
 from index import store, vocabulary
 from index.document import from_stored
+from index.protocol import OptimizeResult
 from index.writer import LAST_RUN_FILE, SOURCES_FILE, Failure, known_roots
 
 #: Whoosh stores a DATETIME as microseconds since datetime.min; undated
@@ -76,17 +77,6 @@ class SourceInfo:
     is_dir: bool
     articles: int
     last_run: str | None
-
-
-@dataclass(frozen=True)
-class OptimizeResult:
-    """What merging the segments did."""
-
-    segments_before: int
-    segments_after: int
-    bytes_before: int
-    bytes_after: int
-    seconds: float
 
 
 def health(index_dir: Path, top: int = 15) -> Health:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index import history, store
+from index.protocol import WriteEngine
 from index.writer import IndexOptions, Progress, update
 
 JOB_FILE = "job.json"
@@ -393,13 +394,14 @@ def runner_for(index_dir: Path, history_dir: Path | None = None,
 
 
 def index_work(index_dir: Path, roots: Sequence[Path] = (), rebuild: bool = False,
-               options: IndexOptions | None = None) -> Work:
-    """The work of an indexing run over `roots` (all known roots when empty)."""
+               options: IndexOptions | None = None, engine: WriteEngine | None = None) -> Work:
+    """The work of an indexing run over `roots` (all known roots when empty),
+    into `engine` (default: the Whoosh index in `index_dir`)."""
     options = options or IndexOptions()
 
     def work(progress: Callable[[Progress], None]) -> dict:
         return update(index_dir, list(roots), rebuild=rebuild, options=options,
-                      progress=progress).to_json()
+                      progress=progress, engine=engine).to_json()
 
     return work
 

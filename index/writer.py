@@ -6,6 +6,14 @@ the articles of files that disappeared, and commit once at the end. The
 outcome is a `RunSummary`: counts per article plus every file or line that
 could not be read, with its reason.
 
+The run is split as `index.protocol` declares: this module walks and parses,
+`protocol.Planner` decides (pure: from the engine's state and each file's
+hashes) and a `WriteEngine` applies. Two engines exist: the Whoosh index
+below (`WhooshWriteEngine`, the default) and a Typesense cluster
+(`index.typesense_store.TypesenseWriteEngine`); `write_engine` picks the
+configured one. The index folder keeps the roots, their names, the last
+run's summary and the write lock whichever engine holds the articles.
+
 Crash safety comes from the order of events. Nothing a run does is visible
 until Whoosh commits, and a commit becomes visible by an atomic rename of
 the index's table of contents; a rebuild goes further and writes a whole new
@@ -20,9 +28,8 @@ and commits the segments together. An incremental run's files are parsed in
 worker processes and written here.
 
 This module, with `index.segments` for its workers' segments, is the only
-one that writes to the index. It never imports the search side.
+one that writes to the Whoosh index. It never imports the search side.
 """
-
 from __future__ import annotations
 
 import dataclasses
@@ -37,18 +44,31 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.index import Index
 
-from index import embedding, segments, store, vocabulary, whoosh_speed
+from index import embedding, protocol, segments, store, vocabulary, whoosh_speed
 from index.analysis import surface_words
 from index.article import Article, ReadError
 from index.document import to_document
 from index.formats import reader_for
+from index.protocol import (
+    Audit,
+    Failure,
+    FileChanges,
+    FileOutcome,
+    IndexedFile,
+    IndexedState,
+    OptimizeResult,
+    Planner,
+    Progress,
+    RunSummary,
+    WriteEngine,
+)
 from index.schema import SCHEMA_VERSION
 from index.sources import (
     DEFAULT_MAX_BYTES,
@@ -64,64 +84,6 @@ whoosh_speed.install()
 
 SOURCES_FILE = "sources.json"
 LAST_RUN_FILE = "last-run.json"
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A file, or one line of a file, that could not be indexed, and why."""
-
-    path: str
-    reason: str
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a run is: files looked at so far out of the total."""
-
-    done: int
-    total: int
-    path: str
-
-
-@dataclass
-class RunSummary:
-    """What one indexing run changed, counted in articles, plus what failed."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    #: Files read with a fallback encoding, or kept at their previous version.
-    warnings: list[Failure] = field(default_factory=list)
-    #: Files under the roots that are not article files (unknown type).
-    skipped: list[str] = field(default_factory=list)
-    files: int = 0
-    #: Files actually parsed (the rest were skipped as unchanged by hash).
-    files_parsed: int = 0
-    seconds: float = 0.0
-    rebuilt: bool = False
-    articles: int = 0
-    #: Why a run asked to be incremental rebuilt the index instead.
-    rebuilt_because: str | None = None
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def line(self) -> str:
-        """The one-line account printed at the end of a run."""
-        return (
-            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"removed {self.removed}, failed {self.failed}"
-        )
-
-    def to_json(self) -> dict:
-        """The summary as JSON-ready data (the CLI's `--json` output)."""
-        data = asdict(self)
-        data["failed"] = self.failed
-        return data
 
 
 @dataclass(frozen=True)
@@ -145,14 +107,6 @@ class IndexOptions:
 ProgressFn = Callable[[Progress], None]
 
 
-@dataclass
-class _Indexed:
-    """What the index holds for one source file."""
-
-    sha: str
-    articles: dict[str, str]  # id -> content hash
-
-
 @dataclass(frozen=True)
 class _Parsed:
     loaded: LoadedFile
@@ -167,6 +121,27 @@ class _Parsed:
         """The Whoosh document of article `i`."""
         vector = self.vectors[i] if i < len(self.vectors) else None
         return to_document(self.articles[i], self.loaded.sha, vector)
+
+    @property
+    def sha(self) -> str:
+        return self.loaded.sha
+
+    @property
+    def key(self) -> str:
+        """The file's key in its source (`index.sources.source_key`)."""
+        return self.loaded.text.key if self.loaded.text is not None else ""
+
+    def outcome(self, source_of: Mapping[str, str] | None = None) -> FileOutcome:
+        """What planning reads of this file; `source_of` maps paths to the
+        names the engine's state uses (None: the paths themselves)."""
+        loaded = self.loaded
+        path = loaded.path
+        return FileOutcome(
+            source=path if source_of is None else source_of.get(path, path), path=path,
+            unchanged=self.unchanged, read=loaded.text is not None,
+            encoding=loaded.text.encoding if loaded.text is not None else None,
+            articles=tuple((a.id, a.content_hash) for a in self.articles),
+            errors=tuple(Failure(e.source, e.reason, e.line) for e in self.errors))
 
     def outline(self) -> _Parsed:
         """This outcome without the text: what deciding which articles go
@@ -185,15 +160,6 @@ class _Batch:
     files: list[_Parsed | None]
     #: Their articles' words as written, for the vocabulary (`index.vocabulary`).
     words: set[str]
-
-
-@dataclass
-class _Changes:
-    """What one file changes in the index: the sources whose documents are
-    deleted, and which of its articles (indexes into `articles`) are added."""
-
-    deleted: list[str] = field(default_factory=list)
-    added: list[int] = field(default_factory=list)
 
 
 def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = "") -> int:
@@ -249,21 +215,41 @@ def update(
     rebuild: bool = False,
     options: IndexOptions = IndexOptions(),
     progress: ProgressFn | None = None,
+    engine: WriteEngine | None = None,
 ) -> RunSummary:
     """Run one incremental (or, with `rebuild`, from-scratch) indexing pass.
 
-    With no `roots`, the roots of earlier runs are indexed again. Raises
-    `store.LockTimeout` when another run holds the lock too long, and lets
-    `KeyboardInterrupt` through after abandoning the uncommitted work.
+    With no `roots`, the roots of earlier runs are indexed again. The
+    articles go to `engine` (default: the Whoosh index in `index_dir`;
+    `write_engine` makes the configured one); `index_dir` keeps the roots,
+    their names, the last run's summary and the write lock either way.
+    Raises `store.LockTimeout` when another run holds the lock too long, and
+    lets `KeyboardInterrupt` through after abandoning the uncommitted work.
     """
     started = time.monotonic()
     index_dir = Path(index_dir)
+    engine = engine if engine is not None else WhooshWriteEngine(index_dir)
     root_paths = [str(Path(r).resolve()) for r in roots] or known_roots(index_dir)
     with store.write_lock(index_dir, options.lock_timeout), _rare_full_collections():
-        summary = _run(index_dir, root_paths, rebuild, options, progress)
+        summary = _run(engine, index_dir, root_paths, rebuild, options, progress)
         summary.seconds = round(time.monotonic() - started, 3)
         _remember(index_dir, root_paths, summary)
     return summary
+
+
+def write_engine(config: Mapping, index_dir: Path | None = None) -> WriteEngine:
+    """The write-side engine a configuration names (`ENGINE`): the Whoosh
+    index in `index_dir` (default: `INDEX_DIR`), or the Typesense cluster
+    of `TYPESENSE_NODES`. The CLI and the console get theirs here."""
+    name = str(config.get("ENGINE") or "whoosh").lower()
+    if name == "whoosh":
+        return WhooshWriteEngine(Path(index_dir or config["INDEX_DIR"]))
+    if name == "typesense":
+        from index.typesense_client import settings_from
+        from index.typesense_store import TypesenseWriteEngine
+
+        return TypesenseWriteEngine(settings_from(config))
+    raise ValueError(f"unknown engine {name!r}: choose whoosh or typesense")
 
 
 @contextmanager
@@ -288,6 +274,7 @@ FULL_COLLECTION_THRESHOLD = 1000
 
 
 def _run(
+    engine: WriteEngine,
     index_dir: Path,
     roots: list[str],
     rebuild: bool,
@@ -295,24 +282,16 @@ def _run(
     progress: ProgressFn | None,
 ) -> RunSummary:
     summary = RunSummary(rebuilt=rebuild)
-    old_ix = store.open_current(index_dir)
-    version = store.schema_version(index_dir)
-    if old_ix is not None and not rebuild and version is not None and version < SCHEMA_VERSION:
-        # Terms made by an older analyzer cannot be mixed with new ones.
+    exists = engine.exists()
+    reason = engine.rebuild_reason() if exists and not rebuild else None
+    if reason is not None:
         rebuild = summary.rebuilt = True
-        summary.rebuilt_because = (
-            f"the index was written with schema version {version}; this version of "
-            f"Archivist writes version {SCHEMA_VERSION}, so it was rebuilt"
-        )
-    before = _read_state(old_ix) if old_ix is not None else {}
+        summary.rebuilt_because = reason
+    before = engine.indexed() if exists else {}
     if rebuild:
-        # Everything not under the rebuilt roots is dropped with the old generation.
+        # Everything not under the rebuilt roots is dropped with the old index.
         roots = sorted(set(roots) | set(known_roots(index_dir)))
-    fresh = rebuild or old_ix is None
-    if fresh:
-        gen, ix = store.new_generation(index_dir)
-    else:
-        gen, ix = None, old_ix
+    fresh = rebuild or not exists
 
     recorded = store.read_json(index_dir, SOURCES_FILE, {}).get("names", {})
     names = source_names_for(index_dir, roots)
@@ -321,73 +300,212 @@ def _run(
     roots = roots + [r for r, n in names.items() if r not in roots and recorded.get(r, n) != n]
     found = list(walk((Path(r) for r in roots), names))
     summary.files = len(found)
+    keyed = engine.keyed
     # A link leading outside its source is reported, never read, and what an
     # earlier version of Archivist read through it is removed.
-    alive = {f.path for f in found if f.refused is None}
-    gone: set[str] = set()
-    owner = {aid: src for src, st in before.items() for aid in st.articles}
-    # A fresh generation must receive every file, so nothing is skipped by hash.
-    skip_hashes = {} if fresh else {src: st.sha for src, st in before.items()}
-    # A fresh generation has nothing to delete, so its documents can be
+    alive = {(f.key if keyed else f.path) for f in found if f.refused is None}
+    if keyed:
+        source_of = {f.path: f.key for f in found}
+        in_scope, on_disk = _key_scope(roots, names)
+    else:
+        source_of = None
+        in_scope, on_disk = (lambda src: _under(src, roots)), os.path.lexists
+    planner = Planner(before, alive=alive, fresh=fresh, in_scope=in_scope, exists=on_disk,
+                      summary=summary)
+    # A fresh index must receive every file, so nothing is skipped by hash.
+    if fresh:
+        skip_hashes = {}
+    elif keyed:
+        skip_hashes = {f.path: before[f.key].sha for f in found if f.key in before}
+    else:
+        skip_hashes = {src: st.sha for src, st in before.items()}
+    batch = engine.begin(fresh, options, before)
+    # A fresh Whoosh index has nothing to delete, so its documents can be
     # written by `jobs` processes, a segment each (left unmerged: `archivist
     # optimize` merges them).
-    in_workers = fresh and options.jobs > 1 and len(found) > PARALLEL_MIN_FILES
-    writer = ix.writer(limitmb=options.limitmb)
+    in_workers = (fresh and batch.writes_in_workers and options.jobs > 1
+                  and len(found) > PARALLEL_MIN_FILES)
     words: set[str] = set()
     done = 0
 
-    def decide(parsed: _Parsed | None) -> _Changes:
+    def decide(parsed: _Parsed | None) -> FileChanges:
         nonlocal done
         done += 1
-        changes = _Changes()
+        changes = _NO_CHANGES
         if parsed is not None:
-            changes = _apply(parsed, before, owner, alive, fresh, summary, gone)
+            changes = planner.decide(parsed.outcome(source_of))
         if progress:
             progress(Progress(done, len(found), found[done - 1].path))
         return changes
 
-    workers = None
-    known_vocabulary = None
     try:
         if in_workers:
-            workers = _Workers(gen, options)
-            written, known_vocabulary = workers.run(found, decide, words)
+            batch.write_in_workers(found, decide, words)
         else:
-            for batch in _parse_all(found, skip_hashes, options):
-                words |= batch.words
-                for parsed in batch.files:
+            for parse_batch in _parse_all(found, skip_hashes, options):
+                words |= parse_batch.words
+                for parsed in parse_batch.files:
                     changes = decide(parsed)
-                    for src in changes.deleted:
-                        writer.delete_by_term("source", src)
-                    for i in changes.added:
-                        writer.add_document(**parsed.document(i))
+                    if changes.deleted or changes.added:
+                        batch.apply(parsed, changes)
         summary.skipped = [f.path for f in found if f.format is None and f.refused is None]
-        for src, state in before.items():
-            if src not in alive and src not in gone and (fresh or _under(src, roots)):
-                if not fresh:
-                    writer.delete_by_term("source", src)
-                summary.removed += len(state.articles)
+        batch.remove(planner.removals())
         _record_names(index_dir, names)
-        if workers is not None:
-            segments.commit(writer, written)
-        else:
-            writer.commit()
+        summary.articles = batch.commit(
+            words, changed=bool(summary.added or summary.updated or summary.removed))
     except BaseException:
-        if workers is not None:
-            workers.stop()
-        if not writer.is_closed:
-            writer.cancel()
-        if gen is not None:
-            shutil.rmtree(gen, ignore_errors=True)
+        batch.abandon()
         raise
-    _write_vocabulary(gen if gen is not None else store.current_generation(index_dir), ix,
-                      changed=bool(summary.added or summary.updated or summary.removed),
-                      words=words, fresh=fresh, data=known_vocabulary)
-    if gen is not None:
-        store.make_current(index_dir, gen)
-    with ix.searcher() as s:
-        summary.articles = s.doc_count()
     return summary
+
+
+#: What a file of no known type, or one left as it is, changes.
+_NO_CHANGES = FileChanges()
+
+
+def _key_scope(roots: list[str], names: Mapping[str, str]
+               ) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
+    """For an engine whose state names files by key: whether a key lies under
+    `roots` (a folder: its source name's keys; a file: its own key), and
+    whether the file a key names still exists here."""
+    prefixes = []
+    exact = set()
+    for r in roots:
+        if os.path.isfile(r):
+            exact.add(source_key(r, names))
+        elif r in names:
+            prefixes.append(names[r] + "/")
+    folders = {n: r for r, n in names.items() if not os.path.isfile(r)}
+
+    def in_scope(key: str) -> bool:
+        return key in exact or key.startswith(tuple(prefixes))
+
+    def exists(key: str) -> bool:
+        name, _, relative = key.rpartition("/")
+        while name:
+            if name in folders:
+                return os.path.lexists(os.path.join(folders[name], *relative.split("/")))
+            name, _, head = name.rpartition("/")
+            relative = f"{head}/{relative}"
+        # Its source is not one this machine knows: treat the file as still there.
+        return True
+
+    return in_scope, exists
+
+
+class WhooshWriteEngine:
+    """The embedded Whoosh index in an index folder, as a `WriteEngine`.
+
+    Its state names files by their paths (the `source` column); a fresh
+    index is a new generation made current at commit (`index.store`).
+    """
+
+    keyed = False
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = Path(index_dir)
+
+    def describe(self) -> str:
+        return str(self.index_dir)
+
+    def exists(self) -> bool:
+        gen = store.current_generation(self.index_dir)
+        return gen is not None and whoosh_index.exists_in(str(gen))
+
+    def rebuild_reason(self) -> str | None:
+        version = store.schema_version(self.index_dir)
+        if version is not None and version < SCHEMA_VERSION:
+            # Terms made by an older analyzer cannot be mixed with new ones.
+            return (f"the index was written with schema version {version}; this version of "
+                    f"Archivist writes version {SCHEMA_VERSION}, so it was rebuilt")
+        return None
+
+    def indexed(self) -> IndexedState:
+        ix = store.open_current(self.index_dir)
+        if ix is None:
+            return {}
+        try:
+            return _read_state(ix)
+        finally:
+            ix.close()
+
+    def begin(self, fresh: bool, options: IndexOptions,
+              before: IndexedState | None = None) -> _WhooshBatch:
+        return _WhooshBatch(self.index_dir, fresh, options)
+
+    def audit(self) -> Audit:
+        from index.check import audit_whoosh
+
+        return audit_whoosh(self.index_dir)
+
+    def records(self) -> Iterator[dict]:
+        from index.export import whoosh_records
+
+        return whoosh_records(self.index_dir)
+
+    def optimize(self, lock_timeout: float) -> OptimizeResult:
+        from index.health import optimize
+
+        return optimize(self.index_dir, lock_timeout)
+
+
+class _WhooshBatch:
+    """One run's writes to the Whoosh index: into its current generation,
+    or (fresh) into a new generation, written by `jobs` processes when there
+    are many files (`write_in_workers`), made current at commit."""
+
+    writes_in_workers = True
+
+    def __init__(self, index_dir: Path, fresh: bool, options: IndexOptions) -> None:
+        self.index_dir = index_dir
+        self.options = options
+        self.fresh = fresh
+        if fresh:
+            self.gen, self.ix = store.new_generation(index_dir)
+        else:
+            self.gen, self.ix = None, store.open_current(index_dir)
+        self.writer = self.ix.writer(limitmb=options.limitmb)
+        self.workers: _Workers | None = None
+        self.written: list = []
+        self.vocabulary: vocabulary.VocabularyData | None = None
+
+    def write_in_workers(self, found: list[FoundFile],
+                         decide: Callable[[_Parsed | None], FileChanges],
+                         words: set[str]) -> None:
+        self.workers = _Workers(self.gen, self.options)
+        self.written, self.vocabulary = self.workers.run(found, decide, words)
+
+    def apply(self, parsed: _Parsed, changes: FileChanges) -> None:
+        writer = self.writer
+        for src in changes.deleted:
+            writer.delete_by_term("source", src)
+        for i in changes.added:
+            writer.add_document(**parsed.document(i))
+
+    def remove(self, sources: Sequence[str]) -> None:
+        for src in sources:
+            self.writer.delete_by_term("source", src)
+
+    def commit(self, words: set[str], changed: bool) -> int:
+        if self.workers is not None:
+            segments.commit(self.writer, self.written)
+        else:
+            self.writer.commit()
+        gen = self.gen if self.gen is not None else store.current_generation(self.index_dir)
+        _write_vocabulary(gen, self.ix, changed=changed, words=words, fresh=self.fresh,
+                          data=self.vocabulary)
+        if self.gen is not None:
+            store.make_current(self.index_dir, self.gen)
+        with self.ix.searcher() as s:
+            return s.doc_count()
+
+    def abandon(self) -> None:
+        if self.workers is not None:
+            self.workers.stop()
+        if not self.writer.is_closed:
+            self.writer.cancel()
+        if self.gen is not None:
+            shutil.rmtree(self.gen, ignore_errors=True)
 
 
 def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool,
@@ -469,58 +587,6 @@ def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Pars
     return _Parsed(loaded, articles, errors)
 
 
-def _apply(parsed: _Parsed, before, owner, alive, fresh: bool, summary: RunSummary,
-           gone: set[str]) -> _Changes:
-    """Fold one file's outcome into the summary; return what it changes in
-    the index. Reads the articles' ids and content hashes only, never
-    their text (`_Parsed.outline`).
-
-    `gone` collects the files that are no longer on disk whose articles came
-    back under a new path (the archive moved: same ids, new place); their
-    old copies are deleted, once."""
-    changes = _Changes()
-    loaded = parsed.loaded
-    path = loaded.path
-    old = before.get(path)
-    if parsed.unchanged and old is not None:
-        summary.unchanged += len(old.articles)
-        return changes
-    if loaded.text is not None:
-        summary.files_parsed += 1
-    for err in parsed.errors:
-        summary.failures.append(Failure(err.source, err.reason, err.line))
-    if not parsed.articles:
-        if old is not None and not fresh and path in alive:
-            # Lose nothing: an unreadable new version keeps the old articles.
-            summary.warnings.append(Failure(path, "kept the previously indexed version"))
-        return changes
-    if loaded.text is not None and loaded.text.encoding not in ("utf-8", "binary"):
-        summary.warnings.append(Failure(path, f"not UTF-8; decoded as {loaded.text.encoding}"))
-    if old is not None and not fresh:
-        changes.deleted.append(path)
-    old_articles = dict(old.articles) if old else {}
-    new_ids: set[str] = set()
-    for i, article in enumerate(parsed.articles):
-        holder = owner.get(article.id)
-        if (holder not in (None, path) and holder not in alive and holder not in gone
-                and not fresh and holder in before and not os.path.lexists(holder)):
-            # Its old copy is compared with it (unchanged, not added) and leaves.
-            changes.deleted.append(holder)
-            gone.add(holder)
-            old_articles.update(before[holder].articles)
-        if article.id in new_ids or (holder not in (None, path) and holder in alive):
-            summary.failures.append(
-                Failure(path, f"duplicate id {article.id!r}, already used by {holder or path}")
-            )
-            continue
-        owner[article.id] = path
-        new_ids.add(article.id)
-        changes.added.append(i)
-        count_change(summary, old_articles, article)
-    summary.removed += len(set(old_articles) - new_ids)
-    return changes
-
-
 class _Workers:
     """Worker processes that parse files and write a segment each.
 
@@ -564,7 +630,7 @@ class _Workers:
             self.conns.append(here)
             self.processes.append(process)
 
-    def run(self, found: list[FoundFile], decide: Callable[[_Parsed | None], _Changes],
+    def run(self, found: list[FoundFile], decide: Callable[[_Parsed | None], FileChanges],
             words: set[str]) -> tuple[list, vocabulary.VocabularyData | None]:
         """Index `found` (a fresh generation: nothing is skipped by hash),
         `decide` answering for each file in order; add the batches' words to
@@ -712,20 +778,13 @@ def _word_counts(writer) -> dict[str, int] | None:
 
 
 def count_change(counts, before: Mapping[str, str], article: Article) -> None:
-    """Add one to `counts.added`, `.updated` or `.unchanged`: how `article`
-    compares with the content hashes `before` holds by id. The run and the
-    console's upload preview count with this one rule, so they agree."""
-    if article.id not in before:
-        counts.added += 1
-    elif before[article.id] != article.content_hash:
-        counts.updated += 1
-    else:
-        counts.unchanged += 1
+    """`index.protocol.count_change` for an `Article` (the console's upload preview)."""
+    protocol.count_change(counts, before, article.id, article.content_hash)
 
 
-def _read_state(ix: Index) -> dict[str, _Indexed]:
+def _read_state(ix: Index) -> IndexedState:
     """source -> (file hash, {id: content hash}), read from columns only."""
-    state: dict[str, _Indexed] = {}
+    state: IndexedState = {}
     with ix.reader() as r:
         if r.doc_count_all() == 0:
             return state
@@ -737,7 +796,7 @@ def _read_state(ix: Index) -> dict[str, _Indexed]:
             src = _text(sources[docnum])
             entry = state.get(src)
             if entry is None:
-                entry = state[src] = _Indexed(_text(shas[docnum]), {})
+                entry = state[src] = IndexedFile(_text(shas[docnum]), {})
             entry.articles[_text(ids[docnum])] = _text(hashes[docnum])
     return state
 

@@ -18,11 +18,13 @@ import click
 
 from index import store
 from index.jobs import describe_run, logged_run
-from index.writer import IndexOptions, Progress, known_roots, update
+from index.writer import IndexOptions, Progress, known_roots, update, write_engine
 from webui import create_app
 
 #: Exit statuses besides 0 (success) and 1 (`--strict` with failures).
 EXIT_LOCKED = 3
+#: The cluster took the writes but a node did not show them in time.
+EXIT_NOT_REPLICATED = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -35,6 +37,14 @@ def _app(ctx: click.Context):
 
 def _index_dir(ctx: click.Context) -> Path:
     return Path(_app(ctx).config["INDEX_DIR"])
+
+
+def _write_engine(ctx: click.Context):
+    """The configured write-side engine (`ENGINE`), or a clear usage error."""
+    try:
+        return write_engine(_app(ctx).config, _index_dir(ctx))
+    except ValueError as e:  # an unknown engine, or cluster settings missing
+        raise click.UsageError(str(e)) from e
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,9 +107,11 @@ def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet)
 
     New files are added, changed ones (by content hash) updated, files gone
     from an indexed folder removed. Without PATHS, the folders of earlier
-    runs are indexed again.
+    runs are indexed again. With ENGINE=typesense the articles go to the
+    cluster (a rebuild writes a new collection and swaps the alias).
     """
     index_dir = _index_dir(ctx)
+    engine = _write_engine(ctx)
     if not paths and not known_roots(index_dir):
         raise click.UsageError("give the files or folders to index (none indexed yet)")
     cfg = _app(ctx).config
@@ -117,7 +129,7 @@ def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet)
                         keep=int(cfg.get("HISTORY_KEEP", 50))) as logged:
             summary = update(
                 index_dir, [Path(p) for p in paths], rebuild=rebuild, options=options,
-                progress=reporter,
+                progress=reporter, engine=engine,
             )
             logged.summary = summary.to_json()
     except store.LockTimeout as e:
@@ -128,6 +140,10 @@ def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet)
         reporter.close()
         click.echo("\narchivist: interrupted; the index is as it was at its last commit", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except TimeoutError as e:  # a cluster's node did not catch up with the run's writes
+        reporter.close()
+        click.echo(f"archivist: the run was written, but {e}", err=True)
+        sys.exit(EXIT_NOT_REPLICATED)
     reporter.close()
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))

@@ -42,6 +42,16 @@ def _index_dir(ctx: click.Context) -> Path:
     return Path(_app(ctx).config["INDEX_DIR"])
 
 
+def _write_engine(ctx: click.Context):
+    """The configured write-side engine (`ENGINE`): the Whoosh index or the cluster."""
+    from index.writer import write_engine
+
+    try:
+        return write_engine(_app(ctx).config, _index_dir(ctx))
+    except ValueError as e:  # an unknown engine, or cluster settings missing
+        raise click.UsageError(str(e)) from e
+
+
 def _configured_sources(app) -> list[str]:
     raw = app.config.get("SOURCES") or []
     if isinstance(raw, str):
@@ -56,14 +66,16 @@ def check(ctx, as_json) -> None:
     """Verify the index opens, every article reads, and it agrees with the sources.
 
     Lists files missing from the index, indexed files gone from disk (extra)
-    and files changed since they were indexed (stale). Exits 1 on any such
-    problem, 2 when the index cannot be opened.
+    and files changed since they were indexed (stale); on a cluster, also
+    every node whose article count differs. Exits 1 on any such problem, 2
+    when the index cannot be opened.
     """
     from index.check import check as run_check
 
     app = _app(ctx)
     report = run_check(_index_dir(ctx), _configured_sources(app),
-                       max_bytes=int(app.config.get("MAX_FILE_BYTES", 20 * 1024 * 1024)))
+                       max_bytes=int(app.config.get("MAX_FILE_BYTES", 20 * 1024 * 1024)),
+                       engine=_write_engine(ctx))
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
     elif not report.opened:
@@ -90,8 +102,9 @@ def export(ctx, fmt, output) -> None:
     from index.export import export_jsonl
 
     index_dir = _index_dir(ctx)
-    if store.current_generation(index_dir) is None:
-        click.echo(f"archivist: there is no index in {index_dir}", err=True)
+    engine = _write_engine(ctx)
+    if not engine.exists():
+        click.echo(f"archivist: there is no index in {engine.describe()}", err=True)
         sys.exit(1)
     if output:
         target = Path(output).resolve()
@@ -99,13 +112,13 @@ def export(ctx, fmt, output) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                result = export_jsonl(index_dir, out)
+                result = export_jsonl(index_dir, out, engine)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     else:
-        result = export_jsonl(index_dir, sys.stdout)
+        result = export_jsonl(index_dir, sys.stdout, engine)
         sys.stdout.flush()
     for warning in result.warnings:
         click.echo(f"note: {warning}", err=True)
@@ -117,19 +130,24 @@ def export(ctx, fmt, output) -> None:
 @click.option("--wait", type=float, help="Seconds to wait for another run's lock (default 10).")
 @click.pass_context
 def optimize(ctx, wait) -> None:
-    """Merge the index's segments into one (faster searches after many runs)."""
-    from index.health import optimize as run_optimize
+    """Merge the index's segments into one (faster searches after many runs).
 
+    A Typesense cluster has no segments to merge: it says so and exits 0.
+    """
     app = _app(ctx)
     timeout = wait if wait is not None else float(app.config.get("LOCK_TIMEOUT", 10.0))
+    engine = _write_engine(ctx)
     try:
-        result = run_optimize(_index_dir(ctx), timeout)
+        result = engine.optimize(timeout)
     except store.LockTimeout as e:
         click.echo(f"archivist: {e}", err=True)
         sys.exit(EXIT_LOCKED)
     except FileNotFoundError as e:
         click.echo(f"archivist: {e}", err=True)
         sys.exit(1)
+    if result is None:
+        click.echo(f"nothing to optimize: {engine.describe()} keeps no segments to merge")
+        return
     click.echo(f"merged {result.segments_before} segments into {result.segments_after} "
                f"({result.bytes_before:,} → {result.bytes_after:,} bytes, "
                f"{result.seconds:.1f} s)")
