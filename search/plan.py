@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from index.analysis import STOPS, Unit, is_indexed_alone, normalize_word, units
 from index.normalize import tag_key
@@ -780,3 +781,22 @@ def expanding_words(node: Node | None) -> list[Prefix | Fuzzy]:
 def is_indexed(word: str) -> bool:
     """True when a folded word would be an index term on its own."""
     return is_indexed_alone(word)
+
+
+@lru_cache(maxsize=16384)
+def term_variants(text: str, terms: tuple[str, ...], languages: tuple[str | None, ...],
+                  phrase: bool) -> list[tuple[str, ...]]:
+    """The ways a query word (or, with `phrase`, a phrase) is spelled in the
+    index: `terms` (the plan's, made by the default stemmer) and the distinct
+    terms `text` gives in each of `languages`, since every article is stemmed
+    in its own language. A language whose analysis does not give as many
+    terms (cannot happen today: only stemming differs) is skipped. Every
+    engine looks the word up under each variant."""
+    out = []
+    for lang in languages:
+        found = units(text, lang)
+        got = (tuple(t for u in found for t in u.parts) if phrase
+               else (found[0].parts if len(found) == 1 else ()))
+        if len(got) == len(terms) and got not in out:
+            out.append(got)
+    return out or [terms]

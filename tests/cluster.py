@@ -348,3 +348,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def fresh_collection(cluster: Cluster, name: str):
+    """A client of `cluster`, and the collection `name` (with its side
+    collection of write serials) made anew and empty."""
+    import typesense
+
+    from index.typesense_store import ensure_collection, meta_name
+
+    client = typesense.Client(cluster.client_config())
+    for gone in (name, meta_name(name)):
+        try:
+            client.collections[gone].delete()
+        except typesense.exceptions.ObjectNotFound:
+            pass
+    ensure_collection(client, name)
+    return client

@@ -2,10 +2,14 @@
 
 A Flask app serves many requests on many threads (waitress runs eight by
 default). Opening the index is the slow part of a search, so each app holds
-a single `search.embedded.engine.Engine`, created the first time a request needs it
-and never at import or app-creation time (a test can build an app for an
-index that does not exist yet). The engine itself notices a re-indexed
-archive and reopens it, so a long-running server never needs a restart.
+a single engine, created the first time a request needs it and never at
+import or app-creation time (a test can build an app for an index that does
+not exist yet). `make_engine` is the one factory: `ENGINE` "whoosh" (the
+default) is `search.embedded.engine.Engine` over `INDEX_DIR`, "typesense"
+is `search.typesense.TypesenseEngine` over the cluster that
+`TYPESENSE_NODES`, `TYPESENSE_API_KEY` and `TYPESENSE_COLLECTION` name;
+either is wrapped in the answer cache. Both engines notice a re-indexed
+archive by themselves, so a long-running server never needs a restart.
 
 This module only holds the engine; it never runs a search itself.
 """
@@ -59,23 +63,34 @@ def get_engine(app: Flask | None = None) -> ReadEngine:
 
 
 #: The engines a configuration may name (`ENGINE`).
-ENGINES = ("whoosh",)
+ENGINES = ("whoosh", "typesense")
 
 
 def make_engine(config) -> ReadEngine:
     """The engine a configuration asks for (the app's, the console's and the
     CLI's alike), its answers cached per index version (`ANSWER_CACHE`
-    answers; 0 for none)."""
-    name = str(config.get("ENGINE") or "whoosh").lower()
-    if name != "whoosh":
-        raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
-    from search.embedded.engine import Engine
+    answers; 0 for none).
 
-    engine = Engine(config["INDEX_DIR"],
-                    half_life_days=float(config["RECENCY_HALF_LIFE_DAYS"]),
-                    semantic=bool(config["SEMANTIC"]),
-                    semantic_weight=float(config["SEMANTIC_WEIGHT"]),
-                    feedback=bool(config["FEEDBACK"]))
+    Raises `ValueError` naming what is wrong: an unknown `ENGINE`, or a
+    Typesense engine without nodes or API key (`index.typesense_client.SettingsError`).
+    """
+    name = str(config.get("ENGINE") or "whoosh").strip().lower()
+    engine: ReadEngine
+    if name == "whoosh":
+        from search.embedded.engine import Engine
+
+        engine = Engine(config["INDEX_DIR"],
+                        half_life_days=float(config["RECENCY_HALF_LIFE_DAYS"]),
+                        semantic=bool(config["SEMANTIC"]),
+                        semantic_weight=float(config["SEMANTIC_WEIGHT"]),
+                        feedback=bool(config["FEEDBACK"]))
+    elif name == "typesense":
+        from index.typesense_client import settings_from
+        from search.typesense import TypesenseEngine
+
+        engine = TypesenseEngine(settings_from(config))
+    else:
+        raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
     size = int(config.get("ANSWER_CACHE", ANSWER_CACHE_SIZE))
     return CachedEngine(engine, size) if size > 0 else engine
 

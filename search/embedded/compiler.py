@@ -32,11 +32,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from whoosh import query as wq
 
-from index.analysis import STOPS, units
+from index.analysis import STOPS
 from search import plan as p
 from search.embedded.scoring import FieldsOr
 from search.vocabulary import Vocabulary, index_term
@@ -68,11 +67,11 @@ class _Run:
 
     def variants(self, w: p.Word) -> list[tuple[str, ...]]:
         """The index terms of a word in each of the languages, distinct."""
-        return _variants(w.text, w.parts, self.languages, False)
+        return p.term_variants(w.text, w.parts, self.languages, False)
 
     def phrase_variants(self, ph: p.Phrase) -> list[tuple[str, ...]]:
         """The index terms of a phrase in each of the languages, distinct."""
-        return _variants(ph.text, ph.terms, self.languages, True)
+        return p.term_variants(ph.text, ph.terms, self.languages, True)
 
 
 class Compiler:
@@ -293,22 +292,6 @@ class Compiler:
 def _terms_of(word: str, languages: tuple[str | None, ...]) -> list[str]:
     """The distinct index terms of an archive word in each of `languages`."""
     return list(dict.fromkeys(index_term(word, lang) for lang in languages))
-
-
-@lru_cache(maxsize=16384)
-def _variants(text: str, terms: tuple[str, ...], languages: tuple[str | None, ...],
-              phrase: bool) -> list[tuple[str, ...]]:
-    """`terms` (the plan's, made by the default stemmer) and the distinct terms
-    `text` gives in each of `languages`. A language whose analysis does not
-    give as many terms (cannot happen today: only stemming differs) is skipped."""
-    out = []
-    for lang in languages:
-        found = units(text, lang)
-        got = (tuple(t for u in found for t in u.parts) if phrase
-               else (found[0].parts if len(found) == 1 else ()))
-        if len(got) == len(terms) and got not in out:
-            out.append(got)
-    return out or [terms]
 
 
 def _alone(term: str) -> bool:
