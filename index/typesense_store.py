@@ -18,11 +18,20 @@ otherwise (`encode_term`); the read side encodes its terms the same way.
 
 **Version.** Upserting an article that is already there leaves the document
 count unchanged, so the count cannot tell readers' caches that answers
-changed. Each write stores a new serial in a one-document side collection
-(`<name>_meta`); the read side's `version()` reads it. The serial is the
-write's time in nanoseconds, not the last serial plus one: reads may be
-answered by a follower that has not applied the last write yet, so a
+changed. Each write stores a new serial in the side collection
+(`<name>_meta`, shared by the alias and every collection it points to);
+the read side's `version()` reads it. A write bumps it before its first
+document ("write in progress", `begin_write`) and after its last, so no
+answer computed mid-write is cached under the token of before. The serial
+is the write's time in nanoseconds, not the last serial plus one: reads may
+be answered by a follower that has not applied the last write yet, so a
 read-then-increment could go backwards and repeat an old token.
+
+**The side collection** also holds the analysis version the live
+collection's terms were made with (`record_analysis`; a different one asks
+for a rebuild), the archive's vocabulary for prefixes, fuzzy words and
+completions (`write_vocabulary`, read by `search.typesense.archive`), and
+the lease that lets one indexer at a time write (`ClusterLock`).
 
 **Indexing.** `TypesenseWriteEngine` is the write side's engine for a
 cluster (`index.protocol.WriteEngine`): the incremental state travels with
@@ -35,13 +44,22 @@ This module never searches and never makes HTML.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import re
+import secrets
+import socket
+import threading
 import time
 import urllib.request
+import weakref
+import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import PurePath
 from typing import TypeVar
@@ -58,11 +76,13 @@ from typesense.exceptions import (
 from typesense.http_backend import backend_errors
 
 from index import embedding
-from index.analysis import terms
-from index.article import Article, Tag
-from index.document import StoredArticle
+from index.analysis import surface_words, terms
+from index.article import Article, StoredArticle, Tag
+from index.embedded.schema import SCHEMA_VERSION
 from index.embedding import DIMENSIONS
+from index.folder import LockTimeout
 from index.protocol import Audit, Failure, IndexedFile, IndexedState
+from index.vocabulary import VocabularyData, assemble
 
 #: Punctuation that stays inside a token (see the module docstring; `~` is the hyphen).
 SYMBOLS = ["~", ".", "&", "/", "'", ",", "_"]
@@ -73,7 +93,12 @@ UNDATED = -1
 #: Undated articles' `oldest_key`: after every day, so oldest-first puts them last too.
 UNDATED_LAST = 10**9
 _META_ID = "version"
+_ANALYSIS_ID = "analysis"
+#: The id of the stored vocabulary's header in the side collection.
+VOCABULARY_ID = "vocabulary"
+_LOCK_ID = "lock"
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 FIELDS: list[dict] = [
     {"name": "title", "type": "string", "index": False, "optional": True},
@@ -115,17 +140,26 @@ def encode_term(term: str) -> str:
 
 
 def meta_name(name: str) -> str:
-    """The side collection that holds `name`'s write serial."""
-    return f"{name}_meta"
+    """The side collection of `name`, an alias or a collection: `<alias>_meta`
+    for the alias and for every `<alias>_<timestamp>` collection it has pointed
+    to (readers resolve the alias, writers may not), `<name>_meta` otherwise."""
+    stamped = _STAMPED.fullmatch(name)
+    return f"{stamped.group(1) if stamped else name}_meta"
+
+
+#: A collection a run made for the alias in group 1 (`TypesenseWriteEngine._create`).
+_STAMPED = re.compile(r"(.+)_\d{17}")
 
 
 def ensure_collection(client: typesense.Client, name: str) -> None:
-    """Create the collection `name` and its side collection unless they exist."""
-    for made in (_schema(name), _meta_schema(name)):
-        try:
-            client.collections.create(made)
-        except ObjectAlreadyExists:
-            pass
+    """Create the collection `name` and its side collection unless they exist,
+    and record the analysis its terms are made with (`record_analysis`)."""
+    try:
+        client.collections.create(_schema(name))
+    except ObjectAlreadyExists:
+        pass
+    ensure_meta(client, name)
+    record_analysis(client, name)
 
 
 def _schema(name: str) -> dict:
@@ -133,8 +167,65 @@ def _schema(name: str) -> dict:
             "token_separators": [], "default_sorting_field": "date"}
 
 
+#: The side collection's fields: `serial` for the version document, `expires`
+#: for the write lock's lease (`ClusterLock`, a filter compares it), `kind` for
+#: searching the side collection (a search needs a string field to name).
+#: Other values (the vocabulary's chunks, the lock's owner) are stored unindexed.
+META_FIELDS: list[dict] = [
+    {"name": "serial", "type": "int64", "optional": True},
+    {"name": "expires", "type": "int64", "optional": True},
+    {"name": "kind", "type": "string", "optional": True},
+]
+
+
 def _meta_schema(name: str) -> dict:
-    return {"name": meta_name(name), "fields": [{"name": "serial", "type": "int64"}]}
+    return {"name": meta_name(name), "fields": META_FIELDS}
+
+
+def ensure_meta(client: typesense.Client, name: str) -> None:
+    """Create the side collection of `name`, or bring one made by an earlier
+    version (a required `serial` only) to `META_FIELDS`."""
+    meta = meta_name(name)
+    try:
+        _retrying(lambda: client.collections.create(_meta_schema(name)))
+        return
+    except ObjectAlreadyExists:
+        pass
+    have = {f["name"]: f for f in _retrying(lambda: client.collections[meta].retrieve())["fields"]}
+    change: list[dict] = []
+    for wanted in META_FIELDS:
+        field = have.get(wanted["name"])
+        if field is not None and field.get("optional"):
+            continue
+        if field is not None:
+            change.append({"name": wanted["name"], "drop": True})
+        change.append(wanted)
+    if change:
+        try:
+            _retrying(lambda: client.collections[meta].update({"fields": change}))
+        except TypesenseClientError:
+            # Another indexer altered it a moment ago (its change may not have
+            # reached the node that answered `retrieve` yet).
+            pass
+
+
+def record_analysis(client: typesense.Client, collection: str) -> None:
+    """Note in the side collection that `collection`'s terms were made by this
+    version's analysis (`SCHEMA_VERSION`); `analysis_of` reads it back."""
+    _retrying(lambda: client.collections[meta_name(collection)].documents.upsert(
+        {"id": _ANALYSIS_ID, "kind": "analysis", "collection": collection,
+         "version": SCHEMA_VERSION}))
+
+
+def analysis_of(client: typesense.Client, collection: str) -> int | None:
+    """The analysis version `collection`'s terms were made with (None: not recorded)."""
+    try:
+        doc = client.collections[meta_name(collection)].documents[_ANALYSIS_ID].retrieve()
+    except ObjectNotFound:
+        return None
+    if doc.get("collection") != collection:
+        return None
+    return int(doc.get("version", 0))
 
 
 def document(article: Article, shown: Callable[[str], str] | None = None, *,
@@ -185,10 +276,15 @@ def upsert_articles(client: typesense.Client, name: str, articles: Iterable[Arti
                     shown: Callable[[str], str] | None = None) -> int:
     """Insert or replace `articles` in batches; returns how many were written.
 
-    Raises `RuntimeError` naming the first article Typesense refused.
+    The serial is bumped before the first document and after the last (see
+    `begin_write`), and the stored vocabulary is dropped: it no longer
+    describes the archive (readers read the articles instead, and the next
+    indexing run counts again). Raises `RuntimeError` naming the first
+    article Typesense refused.
     """
     written = 0
     batch: list[dict] = []
+    begin_write(client, name)
 
     def flush() -> None:
         nonlocal written
@@ -211,8 +307,10 @@ def upsert_articles(client: typesense.Client, name: str, articles: Iterable[Arti
 
 
 def delete_ids(client: typesense.Client, name: str, ids: Sequence[str]) -> int:
-    """Delete the articles `ids` (unknown ones are skipped); returns how many went."""
+    """Delete the articles `ids` (unknown ones are skipped); returns how many went.
+    The serial and the vocabulary as `upsert_articles`."""
     gone = 0
+    begin_write(client, name)
     for article_id in ids:
         try:
             client.collections[name].documents[article_id].delete()
@@ -223,38 +321,47 @@ def delete_ids(client: typesense.Client, name: str, ids: Sequence[str]) -> int:
     return gone
 
 
-def serial(client: typesense.Client, name: str) -> int:
-    """The write serial of the collection `name` (0 before the first write).
+def begin_write(client: typesense.Client, name: str) -> None:
+    """Say that documents of `name` are about to change, before the first one does.
 
-    `name` is a collection's own name, not an alias: `_bump` writes the
-    serial of the collection an alias points to. The serial is read from
+    A reader caches answers under the version token (`serial`). Were the
+    serial bumped only after a write, a reader could see the new documents
+    for as long as the write takes (and a follower half a second more) under
+    the old token, and cache an answer made of them as if nothing had
+    changed. With this "write in progress" serial an answer computed mid-write
+    is cached under a token that the closing bump retires. Also drops the
+    stored vocabulary, since writes outside an indexing run do not keep it.
+    """
+    _bump(client, name)
+    try:
+        client.collections[meta_name(name)].documents[VOCABULARY_ID].delete()
+    except ObjectNotFound:
+        pass
+
+
+def serial(client: typesense.Client, name: str) -> int:
+    """The write serial of the archive `name` (0 before the first write).
+
+    `name` is the alias or the collection it points to: both read the
+    alias's side collection (`meta_name`). The serial is read from
     whichever node `client` asks, and a follower applies a write about half
     a second after the leader: a reader that wants a token that never goes
     back asks one node (`search.typesense.engine` does).
     """
     try:
-        return int(client.collections[meta_name(name)].documents[_META_ID].retrieve()["serial"])
+        return int(client.collections[meta_name(name)].documents[_META_ID].retrieve()
+                   .get("serial") or 0)
     except ObjectNotFound:
         return 0
 
 
-def _bump(client: typesense.Client, name: str) -> None:
-    """Store a new write serial for `name`, in the side collection of the
-    collection it stands for when `name` is an alias (readers read the serial
-    of the collection an alias points to, so a write through the alias and a
-    write to the collection itself bump the same serial)."""
-    try:
-        own = client.aliases[name].retrieve()["collection_name"]
-    except ObjectNotFound:
-        own = name
-    try:
-        client.collections[meta_name(own)].documents.upsert(
-            {"id": _META_ID, "serial": time.time_ns()})
-    except ObjectNotFound:
-        if own == name:
-            raise
-        client.collections[meta_name(name)].documents.upsert(
-            {"id": _META_ID, "serial": time.time_ns()})
+def _bump(client: typesense.Client, name: str, value: int | None = None) -> int:
+    """Store a new write serial for `name` (`value`, default: now in
+    nanoseconds) in its side collection; returns it."""
+    value = value or time.time_ns()
+    client.collections[meta_name(name)].documents.upsert(
+        {"id": _META_ID, "kind": "version", "serial": value})
+    return value
 
 
 def wait_replicated(nodes: Sequence[str], name: str, count: int, api_key: str,
@@ -286,7 +393,7 @@ def _count(node: str, name: str, api_key: str) -> int | None:
         return None
 
 
-def _serial_at(node: str, name: str, api_key: str) -> int | None:
+def serial_at(node: str, name: str, api_key: str) -> int | None:
     """The write serial of `name` as one node has applied it."""
     request = urllib.request.Request(
         f"{node.rstrip('/')}/collections/{meta_name(name)}/documents/{_META_ID}",
@@ -309,6 +416,252 @@ def _alias_at(node: str, name: str, api_key: str) -> str | None:
         return None
 
 
+# -- the archive's vocabulary, kept in the side collection ----------------------------------
+
+#: Characters of the compressed vocabulary per document of the side collection.
+CHUNK_CHARS = 512 * 1024
+#: Bumped when the stored vocabulary's layout changes (older ones are then ignored).
+VOCABULARY_FORMAT = 1
+
+
+def vocabulary_chunks(data: VocabularyData) -> list[str]:
+    """`data` as the texts of the side collection's vocabulary documents
+    (zlib-compressed JSON in base64, cut into `CHUNK_CHARS`)."""
+    raw = json.dumps({"words": data.words, "terms": data.terms, "counts": data.term_counts,
+                      "languages": list(data.languages)}, ensure_ascii=False,
+                     separators=(",", ":")).encode("utf-8")
+    text = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+    return [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+
+
+def vocabulary_from(chunks: Sequence[str]) -> VocabularyData:
+    """The vocabulary `vocabulary_chunks` stored. Raises ValueError when they do not decode."""
+    try:
+        raw = json.loads(zlib.decompress(base64.b64decode("".join(chunks))))
+        return VocabularyData(list(raw["words"]), list(raw["terms"]), dict(raw["counts"]),
+                              tuple(raw["languages"]))
+    except (zlib.error, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise ValueError(f"the stored vocabulary does not decode: {e}") from None
+
+
+def chunk_ids(header: dict) -> list[str]:
+    """The ids of the documents holding the vocabulary a header names."""
+    return [f"{VOCABULARY_ID}.{header['stamp']}.{i}" for i in range(int(header["chunks"]))]
+
+
+def usable_header(header: dict | None, collection: str) -> bool:
+    """Whether a vocabulary header describes `collection` in this format."""
+    return (isinstance(header, dict) and header.get("collection") == collection
+            and header.get("format") == VOCABULARY_FORMAT and "stamp" in header)
+
+
+def write_vocabulary(client: typesense.Client, collection: str, data: VocabularyData,
+                     at_serial: int) -> None:
+    """Store `data` as `collection`'s vocabulary, written by the write that
+    sets the serial `at_serial`.
+
+    The chunks go in under a new stamp first, then the header that names
+    them, then the previous chunks are deleted: a reader always finds a
+    header whose chunks are there (or, in the moment between the last two
+    steps, gone: it then reads the articles, `search.typesense.archive`).
+    """
+    documents = client.collections[meta_name(collection)].documents
+    old = _retrieve(documents, VOCABULARY_ID)
+    stamp = time.time_ns()
+    chunks = vocabulary_chunks(data)
+    header = {"id": VOCABULARY_ID, "kind": "vocabulary", "collection": collection,
+              "format": VOCABULARY_FORMAT, "stamp": stamp, "chunks": len(chunks),
+              "at_serial": at_serial}
+    for i, (cid, text) in enumerate(zip(chunk_ids(header), chunks, strict=True)):
+        _retrying(lambda cid=cid, text=text, i=i: documents.upsert(
+            {"id": cid, "kind": "vocabulary-chunk", "data": text, "part": i}))
+    _retrying(lambda: documents.upsert(header))
+    if isinstance(old, dict) and "stamp" in old and old["stamp"] != stamp:
+        for cid in chunk_ids(old):
+            try:
+                _retrying(lambda cid=cid: documents[cid].delete())
+            except ObjectNotFound:
+                pass
+
+
+def read_vocabulary(client: typesense.Client, collection: str
+                    ) -> tuple[dict, VocabularyData] | None:
+    """The header and vocabulary stored for `collection` (None: none, or unreadable)."""
+    documents = client.collections[meta_name(collection)].documents
+    header = _retrieve(documents, VOCABULARY_ID)
+    if not usable_header(header, collection):
+        return None
+    chunks = []
+    for cid in chunk_ids(header):
+        doc = _retrieve(documents, cid)
+        if doc is None:
+            return None
+        chunks.append(doc.get("data", ""))
+    try:
+        return header, vocabulary_from(chunks)
+    except ValueError:
+        return None
+
+
+def _retrieve(documents, doc_id: str) -> dict | None:
+    try:
+        return _retrying(lambda: documents[doc_id].retrieve())
+    except ObjectNotFound:
+        return None
+
+
+def _field_terms(doc: dict) -> Iterator[str]:
+    """Each term of a document once per word field holding it, as the
+    vocabulary counts articles (title and body apart), hyphens restored."""
+    for fieldname in ("title_terms", "body_terms"):
+        for term in set((doc.get(fieldname) or "").split()):
+            yield term.replace("~", "-")
+
+
+# -- the cluster-wide write lock -------------------------------------------------------------
+
+#: Seconds a write lock's lease lasts unless renewed: how long an indexer that
+#: died (kill -9, a machine lost) keeps others waiting at most.
+LEASE_SECONDS = 60.0
+#: A live run renews its lease this often.
+RENEW_SECONDS = LEASE_SECONDS / 3
+
+
+class ClusterLock:
+    """The write lock of one archive on the cluster, shared by every machine.
+
+    `index.folder.write_lock` serializes runs on one machine; two indexers on
+    different machines share only the cluster. The lock is a lease: one
+    document `lock` in the side collection, made only if absent (a second
+    `create` is refused, and the cluster orders writes, so one maker wins),
+    holding its owner and when it expires. A holder renews it every
+    `RENEW_SECONDS` on a thread of its own; a lease past its time is
+    deleted by the next one who wants it, with a filter on its expiry
+    (`expires:<now`), so a lease renewed meanwhile survives. Releasing
+    deletes it only if it still carries the holder's own expiry
+    (`expires:=`). A run that lost its lease (paused longer than
+    `LEASE_SECONDS`) finds out at its next renewal and fails before its
+    commit.
+
+    Time is each machine's clock, in milliseconds: machines that share a
+    cluster must keep their clocks within a fraction of `LEASE_SECONDS`.
+    """
+
+    def __init__(self, client: typesense.Client, name: str,
+                 lease: float = LEASE_SECONDS, renew: float | None = None) -> None:
+        self.client = client
+        self.name = name
+        self.lease = lease
+        self.renew_every = renew if renew is not None else lease / 3
+        self.owner = f"{socket.gethostname()} pid {os.getpid()} {secrets.token_hex(3)}"
+        self._expires: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lost: str | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._expires is not None
+
+    def _documents(self):
+        return self.client.collections[meta_name(self.name)].documents
+
+    def acquire(self, timeout: float) -> None:
+        """Take the lease, waiting at most `timeout` seconds; `LockTimeout` then."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        documents = self._documents()
+        while True:
+            expires = _now_ms() + int(self.lease * 1000)
+            try:
+                _retrying(lambda expires=expires: documents.create(
+                    {"id": _LOCK_ID, "kind": "lock", "owner": self.owner, "expires": expires}))
+                break
+            except ObjectAlreadyExists:
+                holder = _retrieve(documents, _LOCK_ID) or {}
+                if holder.get("owner") == self.owner:  # ours: a retried create's answer lost
+                    expires = int(holder["expires"])
+                    break
+            taken = _retrying(lambda: documents.delete(
+                {"filter_by": f"id:[{_LOCK_ID}] && expires:<{_now_ms()}"}))
+            if taken.get("num_deleted"):
+                continue  # an expired lease, now gone: try again at once
+            if time.monotonic() >= deadline:
+                holder = (_retrieve(documents, _LOCK_ID) or {}).get("owner")
+                who = f" ({holder})" if holder else ""
+                raise LockTimeout(f"another indexing run holds the lock on the Typesense "
+                                  f"collection {self.name!r}{who}; waited {timeout:g} s")
+            time.sleep(0.2)
+        self._expires = expires
+        self.lost = None
+        self._stop.clear()
+        # The thread holds no reference to an engine: when a run's engine is
+        # dropped without a release (a failure before its batch began), the
+        # lock is released by `__del__` or, at the worst, expires.
+        self._thread = threading.Thread(target=_renewing, args=(weakref.ref(self),
+                                        self._stop, self.renew_every),
+                                        name=f"archivist-lease-{self.name}", daemon=True)
+        self._thread.start()
+
+    def renew(self) -> bool:
+        """Extend the lease; False (and `lost` says why) when it is no longer ours."""
+        if self._expires is None:
+            return False
+        documents = self._documents()
+        now = _retrieve(documents, _LOCK_ID)
+        if now is None or now.get("owner") != self.owner or now.get("expires") != self._expires:
+            self.lost = "its lease ran out and another indexer may have taken it"
+            self._expires = None
+            return False
+        expires = _now_ms() + int(self.lease * 1000)
+        # Replaced in place: the lock is never absent while it is held. (A
+        # holder paused past its lease between the read and this write could
+        # overwrite a new holder's lease; the read makes that window one
+        # round trip, and the lease's length makes it need a long pause.)
+        _retrying(lambda: documents.upsert(
+            {"id": _LOCK_ID, "kind": "lock", "owner": self.owner, "expires": expires}))
+        self._expires = expires
+        return True
+
+    def check(self) -> None:
+        """Raise `LockTimeout` when the lease was lost (before a run commits)."""
+        if self.lost:
+            raise LockTimeout(f"this run lost the lock on the Typesense collection "
+                              f"{self.name!r}: {self.lost}; nothing more was written")
+
+    def release(self) -> None:
+        """Give the lease back (only if it is still ours)."""
+        self._stop.set()
+        expires, self._expires = self._expires, None
+        if expires is None:
+            return
+        try:
+            _retrying(lambda: self._documents().delete(
+                {"filter_by": f"id:[{_LOCK_ID}] && expires:={expires}"}))
+        except TypesenseClientError:
+            pass  # it expires by itself
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.release()
+
+
+def _renewing(ref: weakref.ref, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        lock = ref()
+        if lock is None or not lock.held:
+            return
+        try:
+            if not lock.renew():
+                return
+        except TypesenseClientError as e:
+            log.warning("could not renew the write lock's lease: %s", e)
+        del lock
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 # -- the write-side engine (`index.protocol.WriteEngine`) ----------------------------------
 
 #: Seconds a run waits for every node to apply its writes before it fails.
@@ -316,6 +669,9 @@ REPLICATION_TIMEOUT = 120.0
 #: Seconds a write is tried again while the cluster elects a leader (beyond
 #: the client's own retries, `index.typesense_client.FAILOVER`).
 WRITE_RETRY_SECONDS = 30.0
+#: Seconds a run waits for the cluster's write lock unless told otherwise
+#: (`IndexOptions.lock_timeout`'s default).
+LOCK_TIMEOUT = 10.0
 #: What reading the state asks of each document.
 _STATE_FIELDS = "id,source_key,source_hash,content_hash"
 #: What export and check leave out: the analyzed terms and the vector.
@@ -353,13 +709,17 @@ class TypesenseWriteEngine:
     keyed = True
 
     def __init__(self, settings, client: typesense.Client | None = None,
-                 replication_timeout: float = REPLICATION_TIMEOUT) -> None:
+                 replication_timeout: float = REPLICATION_TIMEOUT,
+                 lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.settings = settings
         self.name = settings.collection
         self.nodes = list(settings.nodes)
         self.api_key = settings.api_key
         self.client = client if client is not None else settings.client()
         self.replication_timeout = replication_timeout
+        #: Seconds a run waits for another machine's run (`ClusterLock`).
+        self.lock_timeout = lock_timeout
+        self.lock = ClusterLock(self.client, self.name)
         # The client's HTTP library logs every request at INFO, and the
         # embedding model's set-up turns INFO on: a run's output drowned in them.
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -394,16 +754,36 @@ class TypesenseWriteEngine:
         if lacking:
             return (f"the collection {target} has no field {', '.join(lacking)} that this "
                     f"version of Archivist writes, so it was rebuilt")
+        version = analysis_of(self.client, target)
+        if version is None:
+            # Terms made by an unknown analyzer cannot be mixed with new ones.
+            return (f"the collection {target} does not record which analysis made its "
+                    f"terms; this version of Archivist writes version {SCHEMA_VERSION}, so "
+                    "it was rebuilt")
+        if version != SCHEMA_VERSION:
+            return (f"the collection {target} was written with analysis version {version}; "
+                    f"this version of Archivist writes version {SCHEMA_VERSION}, so it was "
+                    "rebuilt")
         return None
 
     def indexed(self) -> IndexedState:
-        """key -> the file's hash and its articles, read from every document."""
+        """key -> the file's hash and its articles, read from every document.
+
+        A run reads this first, so the cluster's write lock is taken here
+        (waiting `lock_timeout`), and let go when the run's batch commits or
+        is abandoned: the state a run plans from is the state it writes over.
+        """
+        self._hold(self.lock_timeout)
+        return self.state()
+
+    def state(self) -> IndexedState:
+        """`indexed` without the lock (what the console shows per source)."""
         target = self.target()
         state: IndexedState = {}
         if target is None:
             return state
         mixed: set[str] = set()
-        for doc in self._export(target, {"include_fields": _STATE_FIELDS}):
+        for doc in self.export(target, {"include_fields": _STATE_FIELDS}):
             key = doc.get("source_key", "")
             sha = doc.get("source_hash", "")
             entry = state.get(key)
@@ -419,7 +799,18 @@ class TypesenseWriteEngine:
 
     def begin(self, fresh: bool, options=None, before: IndexedState | None = None
               ) -> _TypesenseBatch:
-        return _TypesenseBatch(self, fresh, before or {})
+        self._hold(options.lock_timeout if options is not None else self.lock_timeout)
+        try:
+            return _TypesenseBatch(self, fresh, before or {})
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _hold(self, timeout: float) -> None:
+        """Take the cluster's write lock unless this engine holds it."""
+        if not self.lock.held:
+            ensure_meta(self.client, self.name)
+            self.lock.acquire(timeout)
 
     # -- maintenance --------------------------------------------------------------------
 
@@ -433,7 +824,7 @@ class TypesenseWriteEngine:
         if target is None:
             raise FileNotFoundError(f"there is no collection or alias {self.name!r}")
         audit = Audit()
-        for doc in self._export(target, {"exclude_fields": _BULKY_FIELDS}):
+        for doc in self.export(target, {"exclude_fields": _BULKY_FIELDS}):
             audit.articles += 1
             absent = [f for f in ("id", "title", "body", "source_key") if not doc.get(f)]
             if absent:
@@ -450,7 +841,7 @@ class TypesenseWriteEngine:
         target = self.target()
         if target is None:
             raise FileNotFoundError(f"there is no collection or alias {self.name!r}")
-        docs = sorted(self._export(target, {"exclude_fields": _BULKY_FIELDS}),
+        docs = sorted(self.export(target, {"exclude_fields": _BULKY_FIELDS}),
                       key=lambda d: d["id"])
         for doc in docs:
             yield record_of(stored_article(doc))
@@ -462,16 +853,17 @@ class TypesenseWriteEngine:
 
     # -- writing ------------------------------------------------------------------------
 
-    def _export(self, collection: str, params: dict) -> list[dict]:
+    def export(self, collection: str, params: dict) -> list[dict]:
+        """The documents of `collection` (`documents/export` with `params`:
+        `include_fields`, `filter_by`...), tried again through an election."""
         text = _retrying(lambda: self.client.collections[collection].documents.export(params))
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
+    _export = export
+
     def _create(self) -> str:
         """A new, empty collection `<name>_<timestamp>` (and the name's side collection)."""
-        try:
-            self.client.collections.create(_meta_schema(self.name))
-        except ObjectAlreadyExists:
-            pass
+        ensure_meta(self.client, self.name)
         while True:
             now = time.time_ns()
             stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now // 10**9))
@@ -512,7 +904,17 @@ class TypesenseWriteEngine:
 
 
 class _TypesenseBatch:
-    """One run's writes to the cluster (see `TypesenseWriteEngine`)."""
+    """One run's writes to the cluster (see `TypesenseWriteEngine`), under its lock.
+
+    Besides the documents, a run keeps the archive's vocabulary
+    (`index.vocabulary.VocabularyData`) in the side collection: the words as
+    written of every article it parsed, added to the stored ones, and how
+    many articles hold each term, counted from the previous figures minus the
+    terms of the documents it replaces or deletes (read just before they are)
+    plus those of the documents it writes. Stored figures that another write
+    has made stale (their `at_serial` is not the serial now: a run that
+    died, `upsert_articles`) are counted again from every document first.
+    """
 
     writes_in_workers = False
 
@@ -526,55 +928,173 @@ class _TypesenseBatch:
         #: Ids of articles that left (deleted at commit unless written again).
         self.doomed: set[str] = set()
         self.written: set[str] = set()
+        #: Whether the "write in progress" serial was stored (`begin_write`).
+        self.begun = False
+        # The vocabulary: figures to start from, and this run's changes to them.
+        self.held = set() if self.fresh else {a for f in before.values() for a in f.articles}
+        #: Whether `base` was counted from the documents (then stored even if nothing changes).
+        self.counted = False
+        self.base: VocabularyData | None = None if self.fresh else self._base()
+        self.plus: Counter[str] = Counter()
+        self.minus: Counter[str] = Counter()
+        self.languages: set[str] = set()
+        #: Held ids whose old terms are counted out (or are about to be: `want_old`).
+        self.settled: set[str] = set()
+        self.want_old: list[str] = []
+
+    def _base(self) -> VocabularyData:
+        """The stored vocabulary if it describes the collection now, else one
+        counted from every document (once, for a collection written before,
+        or after a write that did not keep it)."""
+        stored = read_vocabulary(self.client, self.collection)
+        if stored is not None and stored[0].get("at_serial") == serial(self.client,
+                                                                        self.collection):
+            return stored[1]
+        self.counted = True
+        words: set[str] = set()
+        counts: Counter[str] = Counter()
+        languages: set[str] = set()
+        for doc in self.engine.export(self.collection, {
+                "include_fields": "title,body,title_terms,body_terms,language"}):
+            words |= surface_words(doc.get("title") or "", doc.get("body") or "")
+            counts.update(_field_terms(doc))
+            if doc.get("language"):
+                languages.add(doc["language"])
+        return assemble(words, dict(counts), tuple(sorted(languages)))
 
     def apply(self, parsed, changes) -> None:
         for src in changes.deleted:
-            self.doomed.update(self.before[src].articles)
+            ids = self.before[src].articles
+            self.doomed.update(ids)
+            self._old(ids)
         vectors = parsed.vectors
         for i in changes.added:
             article = parsed.articles[i]
-            self.pending.append(document(article, key=parsed.key, sha=parsed.sha,
-                                         vector=vectors[i] if i < len(vectors) else None))
+            doc = document(article, key=parsed.key, sha=parsed.sha,
+                           vector=vectors[i] if i < len(vectors) else None)
+            self._old([article.id])
+            self.plus.update(_field_terms(doc))
+            if article.language:
+                self.languages.add(article.language)
+            self.pending.append(doc)
             self.written.add(article.id)
             if len(self.pending) >= BATCH:
                 self._flush()
 
     def remove(self, sources: Sequence[str]) -> None:
         for src in sources:
-            self.doomed.update(self.before[src].articles)
+            ids = self.before[src].articles
+            self.doomed.update(ids)
+            self._old(ids)
 
     def commit(self, words: set[str], changed: bool) -> int:
+        self.engine.lock.check()
+        try:
+            return self._commit(words, changed)
+        finally:
+            self.engine.lock.release()
+
+    def _commit(self, words: set[str], changed: bool) -> int:
         self._flush()
         gone = self.doomed - self.written
         self._delete(sorted(gone))
         engine = self.engine
         # Worked out, not asked: a follower may answer a count it has not caught up to.
-        held = set() if self.fresh else {a for f in self.before.values() for a in f.articles}
-        count = len((held - gone) | self.written)
+        count = len((self.held - gone) | self.written)
         # Every node holds the whole new collection before readers are sent to it.
         engine._wait(lambda node: _count(node, self.collection, engine.api_key) == count)
         if self.fresh:
             engine._swap(self.collection)
-        if self.fresh or changed:
+        if self.fresh or changed or self.begun:
             # `_bump` stores the time of the write: no node has applied it while
             # its serial is older than this moment.
             mark = time.time_ns()
-            _retrying(lambda: _bump(self.client, engine.name))
-            engine._wait(lambda node: (_serial_at(node, engine.name, engine.api_key) or 0)
+            _retrying(lambda: record_analysis(self.client, self.collection))
+            self._store_vocabulary(words, mark)
+            _retrying(lambda: _bump(self.client, engine.name, mark))
+            engine._wait(lambda node: (serial_at(node, engine.name, engine.api_key) or 0)
                          >= mark)
+        elif self.counted:
+            # Nothing written, but the stored vocabulary was missing or stale.
+            self._store_vocabulary(words, serial(self.client, self.collection))
         return count
 
     def abandon(self) -> None:
-        if self.fresh:
-            try:
-                self.client.collections[self.collection].delete()
-            except Exception:  # noqa: BLE001 -- the next rebuild drops it anyway
-                pass
+        try:
+            if self.fresh:
+                try:
+                    self.client.collections[self.collection].delete()
+                except Exception:  # noqa: BLE001 -- the next rebuild drops it anyway
+                    pass
+        finally:
+            self.engine.lock.release()
+
+    # -- the vocabulary ------------------------------------------------------------------
+
+    def _old(self, ids: Iterable[str]) -> None:
+        """Count out, before they are replaced or deleted, the terms of held
+        articles `ids` (each once)."""
+        if self.base is None:
+            return
+        for article_id in ids:
+            if article_id in self.held and article_id not in self.settled:
+                self.settled.add(article_id)
+                self.want_old.append(article_id)
+
+    def _read_old(self) -> None:
+        want, self.want_old = self.want_old, []
+        if not want:
+            return
+        plain = [i for i in want if _PLAIN_ID.fullmatch(i)]
+        for i in range(0, len(plain), BATCH):
+            chunk = ",".join(plain[i:i + BATCH])
+            for doc in self.engine.export(self.collection, {
+                    "filter_by": f"id:[{chunk}]", "include_fields": "id,title_terms,body_terms"}):
+                self.minus.update(_field_terms(doc))
+        documents = self.client.collections[self.collection].documents
+        for article_id in want:
+            if not _PLAIN_ID.fullmatch(article_id):
+                doc = _retrieve(documents, article_id)
+                if doc is not None:
+                    self.minus.update(_field_terms(doc))
+
+    def _store_vocabulary(self, words: set[str], at_serial: int) -> None:
+        """Store the archive's vocabulary after this run; a failure is only
+        logged (readers then read the articles, and the next run counts again)."""
+        try:
+            self._read_old()
+            base = self.base
+            if base is None:
+                counts: Counter[str] = self.plus
+                everything, languages = set(words), set(self.languages)
+            else:
+                counts = Counter(base.term_counts)
+                counts.update(self.plus)
+                counts.subtract(self.minus)
+                everything = set(words) | set(base.words)
+                languages = set(base.languages) | self.languages
+            data = assemble(everything, {t: n for t, n in counts.items() if n > 0},
+                            tuple(sorted(languages)))
+            write_vocabulary(self.client, self.collection, data, at_serial)
+        except (TypesenseClientError, *_TRANSPORT, OSError, ValueError) as e:
+            log.warning("the vocabulary was not stored in the cluster: %s", e)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _begin_write(self) -> None:
+        """Before the first write to the live collection, the "write in
+        progress" serial (`begin_write`; the stored vocabulary stays: readers
+        keep using it meanwhile, a few words behind)."""
+        if not self.fresh and not self.begun:
+            _retrying(lambda: _bump(self.client, self.engine.name))
+            self.begun = True
 
     def _flush(self) -> None:
+        self._read_old()
         batch, self.pending = self.pending, []
         if not batch:
             return
+        self._begin_write()
         documents = self.client.collections[self.collection].documents
         answers = _retrying(lambda: documents.import_(batch, {"action": "upsert"}))
         for doc, answer in zip(batch, answers, strict=True):
@@ -582,6 +1102,9 @@ class _TypesenseBatch:
                 raise RuntimeError(f"article {doc['id']!r} was refused: {answer.get('error')}")
 
     def _delete(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        self._begin_write()
         documents = self.client.collections[self.collection].documents
         plain = [i for i in ids if _PLAIN_ID.fullmatch(i)]
         for i in range(0, len(plain), BATCH):

@@ -9,9 +9,12 @@ Everything here sits behind a sign-in (`webui.auth`): every request to the
 blueprint, the sign-in form aside, needs a live session, and every POST the
 session's CSRF token. The work itself is done by library functions of the
 index side: runs through `index.jobs` (one at a time, in the background of
-the server process, while readers keep searching), uploads through
-`index.upload`, figures through `index.health`, the log through
-`index.history`. The views parse a form, call one of those, and render.
+the server process, while readers keep searching) into the configured
+engine (`index.writer.write_engine`: the embedded index, or a Typesense
+cluster with ENGINE=typesense), uploads through `index.upload`, figures
+through `index.health` (`index.typesense_health` for a cluster), the log
+through `index.history`. The views parse a form, call one of those, and
+render.
 
 Forms post and redirect (post/redirect/get), so the console works without
 JavaScript; htmx only refreshes the job panel while a job runs, by polling
@@ -38,12 +41,14 @@ from flask import (
     request,
     url_for,
 )
+from typesense.exceptions import TypesenseClientError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from index import health as index_health
 from index import history as index_history
 from index import jobs, upload
-from index.writer import IndexOptions
+from index.protocol import WriteEngine
+from index.writer import IndexOptions, write_engine
 from webui import admin_presenters as present
 from webui import auth, htmx
 
@@ -101,8 +106,36 @@ def _history_dir() -> Path:
     return _index_dir()
 
 
+def _on_cluster() -> bool:
+    """Whether the articles are in a Typesense cluster (ENGINE=typesense)."""
+    return str(_cfg("ENGINE", None) or "whoosh").strip().lower() == "typesense"
+
+
+def _engine() -> WriteEngine:
+    """The write side the configuration names, as the command line's `archivist index` uses."""
+    engine = write_engine(current_app.config, _index_dir())
+    if _on_cluster():
+        engine.lock_timeout = _options().lock_timeout
+    return engine
+
+
 def _sources() -> list[index_health.SourceInfo]:
+    if _on_cluster():
+        from index import typesense_health
+
+        try:
+            return typesense_health.sources_overview(_engine(), _index_dir(),
+                                                     _configured_sources())
+        except _CLUSTER_ERRORS:
+            current_app.logger.exception("the cluster did not answer")
+            # The folders are still listed (and can be indexed); only their counts are unknown.
+            return [dataclasses.replace(s, articles=0) for s in
+                    index_health.sources_overview(_index_dir(), _configured_sources())]
     return index_health.sources_overview(_index_dir(), _configured_sources())
+
+
+#: What a cluster that does not answer (or refuses) raises.
+_CLUSTER_ERRORS = (TypesenseClientError, OSError, RuntimeError, TimeoutError)
 
 
 def _runner() -> jobs.JobRunner:
@@ -316,12 +349,16 @@ def reindex():
             return _message("No sources", "There is no source folder to index yet. Add "
                             "folders to SOURCES in the archive's configuration.", 400)
         label = "Rebuild the index from all sources" if rebuild else "Reindex all sources"
-    work = jobs.index_work(_index_dir(), roots, rebuild=rebuild, options=_options())
+    work = jobs.index_work(_index_dir(), roots, rebuild=rebuild, options=_options(),
+                           engine=_engine())
     return _start("rebuild" if rebuild else "reindex", label, work, roots)
 
 
 @bp.post("/optimize")
 def optimize():
+    if _on_cluster():
+        return _message("Nothing to optimize", OPTIMIZE_DOES_NOT_APPLY, 400,
+                        health=url_for("admin.health"))
     work = jobs.optimize_work(_index_dir(), float(_cfg("LOCK_TIMEOUT", 10.0)))
     return _start("optimize", "Optimize the index (merge segments)", work, [])
 
@@ -474,7 +511,7 @@ def _save_and_index(folder: Path, prepared: upload.Prepared):
                             status=400)
     n = len(saved.paths)
     label = f"Index an upload of {n} file{'s' if n != 1 else ''} into {folder}"
-    work = jobs.index_work(_index_dir(), [folder], options=_options())
+    work = jobs.index_work(_index_dir(), [folder], options=_options(), engine=_engine())
     return _start("upload", label, work, [folder])
 
 
@@ -525,20 +562,50 @@ def remove_post():
         return _message("Cannot remove this file", f"“{relative}” could not be removed: {e}.",
                         400)
     # Reindexing the source takes the file's articles out of the index.
-    work = jobs.index_work(_index_dir(), [Path(source)], options=_options())
+    work = jobs.index_work(_index_dir(), [Path(source)], options=_options(),
+                           engine=_engine())
     return _start("remove", f"Remove {relative} from {source}", work, [source])
 
 
 # -- health and history ------------------------------------------------------------------------
 
 
+#: What the console says of optimizing an archive a Typesense cluster holds.
+OPTIMIZE_DOES_NOT_APPLY = (
+    "Optimizing merges the embedded index's segments. The archive is in a Typesense "
+    "cluster, which keeps no segments to merge: there is nothing to optimize.")
+
+
 @bp.get("/health")
 def health():
-    figures = index_health.health(_index_dir(), top=int(_cfg("HEALTH_TOP_TAGS", 15)))
+    top = int(_cfg("HEALTH_TOP_TAGS", 15))
+    if _on_cluster():
+        return _cluster_health(top)
+    figures = index_health.health(_index_dir(), top=top)
     return render_template(
         "admin/health.html", active="health", h=figures,
         years=present.year_chart(figures.years), tags=present.tag_chart(figures.top_tags),
         size=upload.human_size(figures.size_bytes), when=present.when,
+        failures=[dataclasses.asdict(f) for f in figures.last_failures[:200]],
+        more_failures=max(len(figures.last_failures) - 200, 0),
+    )
+
+
+def _cluster_health(top: int):
+    from index import typesense_health
+
+    try:
+        figures = typesense_health.health(_engine(), _index_dir(), top=top)
+    except _CLUSTER_ERRORS as e:
+        current_app.logger.exception("the cluster did not answer")
+        return _message("The cluster does not answer",
+                        f"The archive's Typesense cluster could not be read: {e}. Check that "
+                        "its nodes are running and that TYPESENSE_NODES and TYPESENSE_API_KEY "
+                        "name them.", 503)
+    return render_template(
+        "admin/health_cluster.html", active="health", h=figures,
+        years=present.year_chart(figures.years), tags=present.tag_chart(figures.top_tags),
+        when=present.when, optimize_note=OPTIMIZE_DOES_NOT_APPLY,
         failures=[dataclasses.asdict(f) for f in figures.last_failures[:200]],
         more_failures=max(len(figures.last_failures) - 200, 0),
     )

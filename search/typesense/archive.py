@@ -25,8 +25,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from index.analysis import surface_words
-from index.typesense_store import TAG_PAIR
-from index.vocabulary import assemble
+from index.typesense_store import (
+    TAG_PAIR,
+    VOCABULARY_ID,
+    chunk_ids,
+    meta_name,
+    usable_header,
+    vocabulary_from,
+)
+from index.vocabulary import VocabularyData, assemble
 from search import plan as p
 from search.autocomplete import CompletionIndex
 from search.typesense.query import Archive
@@ -36,6 +43,8 @@ from search.vocabulary import Vocabulary
 MAX_EXPORT = 20_000
 #: Facet values asked for: every tag, year and month of an archive.
 MAX_FACET_VALUES = 10_000
+#: Vocabulary documents asked for per search (each holds up to half a megabyte).
+CHUNKS_PER_SEARCH = 16
 
 
 @dataclass
@@ -82,25 +91,67 @@ def load(search, export, num_documents: int) -> Snapshot:
             langs = sorted(v for v, n in values.items() if n)
     labels, tag_counts = pair_labels(pairs)
     folds = {k: p.fold_tag(k) for k in labels}
-    if num_documents > MAX_EXPORT:
+    collection = (answer.get("request_params") or {}).get("collection_name")
+    stored = stored_vocabulary(search, collection) if collection else None
+    if stored is None and num_documents > MAX_EXPORT:
         return Snapshot(Archive(None, folds, tuple(langs)), labels, tag_counts)
-    words: set[str] = set()
-    counts: dict[str, int] = defaultdict(int)
     rows = []
-    for line in export({"include_fields": "id,title,body,title_terms,body_terms,date"}
-                       ).splitlines():
-        if not line.strip():
-            continue
-        doc = json.loads(line)
-        words |= surface_words(doc.get("title") or "", doc.get("body") or "")
-        for fieldname in ("title_terms", "body_terms"):
-            for term in set((doc.get(fieldname) or "").split()):
-                counts[term.replace("~", "-")] += 1
-        rows.append((-int(doc.get("date", -1)), doc["id"], doc.get("title") or ""))
+    if stored is not None:
+        data = stored
+        for line in export({"include_fields": "id,title,date"}).splitlines():
+            if line.strip():
+                doc = json.loads(line)
+                rows.append((-int(doc.get("date", -1)), doc["id"], doc.get("title") or ""))
+    else:
+        words: set[str] = set()
+        counts: dict[str, int] = defaultdict(int)
+        for line in export({"include_fields": "id,title,body,title_terms,body_terms,date"}
+                           ).splitlines():
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            words |= surface_words(doc.get("title") or "", doc.get("body") or "")
+            for fieldname in ("title_terms", "body_terms"):
+                for term in set((doc.get(fieldname) or "").split()):
+                    counts[term.replace("~", "-")] += 1
+            rows.append((-int(doc.get("date", -1)), doc["id"], doc.get("title") or ""))
+        data = assemble(words, dict(counts), tuple(langs))
     rows.sort()
-    vocabulary = Vocabulary(assemble(words, dict(counts), tuple(langs)))
+    vocabulary = Vocabulary(data)
     completions = CompletionIndex.build(
         ((article_id, title) for _d, article_id, title in rows),
         ((k, labels[k], tag_counts.get(k, 0)) for k in sorted(labels)))
     return Snapshot(Archive(vocabulary, folds, tuple(langs)), labels, tag_counts,
-                    completions, dict(counts))
+                    completions, dict(data.term_counts))
+
+
+def stored_vocabulary(search, collection: str) -> VocabularyData | None:
+    """The vocabulary an indexing run stored for `collection` (its own name,
+    not an alias), read through `search` from the side collection; None when
+    there is none that describes it, or it cannot be read whole."""
+    meta = {"collection": meta_name(collection), "q": "*", "query_by": "kind"}
+    try:
+        found = search({**meta, "filter_by": f"id:[{VOCABULARY_ID}]", "per_page": 1})
+    except RuntimeError:  # no side collection: a collection made by hand
+        return None
+    hits = found.get("hits") or []
+    header = hits[0]["document"] if hits else None
+    if not usable_header(header, collection):
+        return None
+    ids = chunk_ids(header)
+    chunks: dict[str, str] = {}
+    for i in range(0, len(ids), CHUNKS_PER_SEARCH):
+        part = ids[i:i + CHUNKS_PER_SEARCH]
+        try:
+            answer = search({**meta, "filter_by": f"id:[{','.join(part)}]",
+                             "per_page": len(part)})
+        except RuntimeError:
+            return None
+        chunks.update((h["document"]["id"], h["document"].get("data", ""))
+                      for h in answer.get("hits") or [])
+    if len(chunks) != len(ids):
+        return None  # replaced meanwhile by the next run's: read the articles this time
+    try:
+        return vocabulary_from([chunks[i] for i in ids])
+    except ValueError:
+        return None
