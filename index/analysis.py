@@ -38,7 +38,7 @@ match a punctuated word as the phrase of its parts or as its joined form
 A possessive `'s` is no compound: `France's` is indexed as `France`.
 
 This module must never change what a term looks like without a schema
-version bump (`index.schema.SCHEMA_VERSION`): the index stores its output.
+version bump (`index.embedded.schema.SCHEMA_VERSION`): the index stores its output.
 """
 
 from __future__ import annotations
@@ -468,7 +468,7 @@ def terms(text: str, language: str | None = None) -> list[str]:
 class LanguageText(str):
     """An article's text that knows its language, for the indexer.
 
-    `index.document` hands the title and body to Whoosh as these, so the
+    `index.embedded.document` hands the title and body to Whoosh as these, so the
     analyzer (called by Whoosh with the value alone) can stem by language;
     the stored copy is passed separately as a plain `str`.
     """

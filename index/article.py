@@ -130,3 +130,27 @@ def stable_id(*parts: str) -> str:
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\x1f")
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """What an index stores of an article, decoded (the embedded engine's
+    `index.embedded.document.from_stored`, or the Typesense engine's).
+
+    `source` is the absolute path of its file (the librarians' side keeps
+    it; readers are shown `search.places`'s form); `tags` pair each key
+    with the label the source spelled.
+    """
+
+    id: str
+    title: str
+    body: str
+    date: dt.date | None
+    tags: tuple[Tag, ...]
+    kind: str | None
+    language: str | None
+    url: str | None
+    publication: str | None
+    author: str | None
+    pages: tuple[int, ...]
+    source: str

@@ -13,8 +13,9 @@
    were indexed. Files the last run could not read are listed apart: they
    were reported then, and are not the index's fault.
 
-The index is read through its write-side engine (`index.protocol.Audit`),
-so the same check runs against the Whoosh index or a Typesense cluster;
+The index is read through its write-side engine (`index.protocol.Audit`;
+the embedded index's is `index.embedded.contents.audit`), so the same check
+runs against the Whoosh index or a Typesense cluster;
 a cluster names files by their keys, so its *extra* files are keys.
 
 The answer is a `CheckReport`; `ok` is False on any problem. This module
@@ -28,19 +29,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index import store
-from index.document import from_stored
-from index.protocol import Audit, WriteEngine
+from index import folder
+from index.protocol import WriteEngine
 from index.sources import DEFAULT_MAX_BYTES, file_hash, source_names, walk
-from index.writer import (
-    LAST_RUN_FILE,
-    Failure,
-    WhooshWriteEngine,
-    known_roots,
-    recorded_source_names,
-)
+from index.writer import LAST_RUN_FILE, Failure, known_roots, recorded_source_names
 
-#: Stored fields every article must have.
+#: Stored fields every article must have (an engine's audit checks them).
 REQUIRED = ("id", "title", "body", "source")
 
 
@@ -105,7 +99,10 @@ def check(index_dir: Path, roots: Sequence[str | Path] = (),
     """Check the index (`engine`; default: the Whoosh index in `index_dir`)
     against `roots` plus the roots earlier runs from `index_dir` indexed."""
     index_dir = Path(index_dir)
-    engine = engine if engine is not None else WhooshWriteEngine(index_dir)
+    if engine is None:
+        from index.embedded.engine import WhooshWriteEngine
+
+        engine = WhooshWriteEngine(index_dir)
     report = CheckReport(index_dir=engine.describe())
     try:
         audit = engine.audit()
@@ -129,7 +126,7 @@ def check(index_dir: Path, roots: Sequence[str | Path] = (),
         # Built from values, not folders (a test index, a tool): nothing to compare with.
         return report
     failed_last = {
-        f.get("path") for f in store.read_json(index_dir, LAST_RUN_FILE, {}).get("failures", [])
+        f.get("path") for f in folder.read_json(index_dir, LAST_RUN_FILE, {}).get("failures", [])
         if isinstance(f, dict) and f.get("line") is None
     }
     on_disk: set[str] = set()
@@ -152,40 +149,6 @@ def check(index_dir: Path, roots: Sequence[str | Path] = (),
             report.stale.append(found.path)
     report.extra = sorted(p for p in indexed if p not in on_disk)
     return report
-
-
-def audit_whoosh(index_dir: Path) -> Audit:
-    """Read every stored article of the Whoosh index in `index_dir` back.
-
-    Raises FileNotFoundError when there is no index, and whatever opening
-    it raises when it cannot be opened."""
-    ix = store.open_current(index_dir)
-    if ix is None:
-        raise FileNotFoundError(f"there is no index in {index_dir}")
-    audit = Audit()
-    try:
-        with ix.reader() as r:
-            audit.articles = r.doc_count()
-            if r.doc_count_all() == 0:
-                return audit
-            shas = r.column_reader("source_hash")
-            for docnum in r.all_doc_ids():
-                try:
-                    article = from_stored(r.stored_fields(docnum))
-                except Exception as e:  # noqa: BLE001 -- a damaged record is a finding
-                    audit.unreadable.append(Failure(f"#{docnum}", f"{type(e).__name__}: {e}"))
-                    continue
-                absent = [name for name in REQUIRED if not getattr(article, name)]
-                if absent:
-                    who = article.id or f"#{docnum}"
-                    audit.unreadable.append(Failure(str(who), "no " + ", no ".join(absent)))
-                    continue
-                sha = shas[docnum]
-                audit.files[article.source] = (sha.decode() if isinstance(sha, bytes)
-                                               else str(sha))
-    finally:
-        ix.close()
-    return audit
 
 
 def _hash(path: str, key: str, max_bytes: int) -> str | None:

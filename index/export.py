@@ -10,8 +10,9 @@ article came from; the reader ignores it.
 
 Articles are written in id order, so two exports of the same index are
 byte-identical. The records come from the write-side engine
-(`index.protocol.WriteEngine.records`): the Whoosh index, or a Typesense
-cluster, in the same shape. This module reads the index and never writes to it.
+(`index.protocol.WriteEngine.records`): the Whoosh index
+(`index.embedded.contents.records`), or a Typesense cluster, in the same
+shape. This module reads the index and never writes to it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from index import store
-from index.document import from_stored
 from index.formats.jsonl import ID_PATTERN
 from index.protocol import WriteEngine
 
@@ -40,26 +39,11 @@ class ExportResult:
 def records(index_dir: Path, engine: WriteEngine | None = None) -> Iterator[dict]:
     """Every indexed article as a JSON-ready dict, in id order, from
     `engine` (default: the Whoosh index in `index_dir`)."""
-    if engine is not None:
-        return engine.records()
-    return whoosh_records(index_dir)
+    if engine is None:
+        from index.embedded.engine import WhooshWriteEngine
 
-
-def whoosh_records(index_dir: Path) -> Iterator[dict]:
-    """Every article of the Whoosh index in `index_dir` as a record, in id order."""
-    ix = store.open_current(index_dir)
-    if ix is None:
-        raise FileNotFoundError(f"there is no index in {index_dir}")
-    try:
-        with ix.reader() as r:
-            if r.doc_count_all() == 0:
-                return
-            ids = r.column_reader("id")
-            order = sorted(r.all_doc_ids(), key=lambda d: _text(ids[d]))
-            for docnum in order:
-                yield _record(r.stored_fields(docnum))
-    finally:
-        ix.close()
+        engine = WhooshWriteEngine(index_dir)
+    return engine.records()
 
 
 def export_jsonl(index_dir: Path, out: TextIO, engine: WriteEngine | None = None
@@ -77,12 +61,8 @@ def export_jsonl(index_dir: Path, out: TextIO, engine: WriteEngine | None = None
     return result
 
 
-def _record(fields: dict) -> dict:
-    return record_of(from_stored(fields))
-
-
 def record_of(a) -> dict:
-    """The export record of a stored article (`index.document.StoredArticle`,
+    """The export record of a stored article (`index.article.StoredArticle`,
     or anything with the same attributes): the one place its shape is made."""
     record = {
         "id": a.id,
@@ -113,6 +93,3 @@ def _problem(record: dict) -> str | None:
         return "its body is empty or starts or ends with whitespace"
     return None
 
-
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

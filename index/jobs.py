@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index import history, store
+from index import folder, history
 from index.protocol import WriteEngine
 from index.writer import IndexOptions, Progress, update
 
@@ -206,7 +206,7 @@ class JobRunner:
         error: str | None = None
         try:
             summary = work(self._progress)
-        except store.LockTimeout as e:
+        except folder.LockTimeout as e:
             error = f"The index is busy: {e}. Try again when the other run has finished."
         except Exception as e:  # noqa: BLE001 -- a failed job is reported, never lost
             log.exception("index job failed")
@@ -248,7 +248,7 @@ class JobRunner:
     def _save_locked(self) -> None:
         self._saved_at = time.monotonic()
         if self._state is not None:
-            store.write_json(self.index_dir, JOB_FILE, self._state.to_json())
+            folder.write_json(self.index_dir, JOB_FILE, self._state.to_json())
 
     def _load(self) -> JobState | None:
         """The state file's job; one left "running" by a dead process becomes interrupted."""
@@ -274,7 +274,7 @@ class JobRunner:
         state.finished = _now()
         state.error = INTERRUPTED_REASON
         state.eta = None
-        store.write_json(self.index_dir, JOB_FILE, state.to_json())
+        folder.write_json(self.index_dir, JOB_FILE, state.to_json())
         self._log(state)
 
     def _log(self, state: JobState) -> None:
@@ -328,7 +328,7 @@ def logged_run(history_dir: Path, kind: str, label: str, who: str,
             "Stopped before it finished. The index is as it was at its last commit; run it "
             "again to finish the work.")
         raise
-    except store.LockTimeout as e:
+    except folder.LockTimeout as e:
         state.status = FAILED
         state.error = f"The index is busy: {e}. Try again when the other run has finished."
         raise
@@ -353,7 +353,7 @@ def describe_run(roots: Sequence[str], rebuild: bool) -> tuple[str, str]:
 
 
 def _read_state(index_dir: Path) -> JobState | None:
-    data = store.read_json(index_dir, JOB_FILE, None)
+    data = folder.read_json(index_dir, JOB_FILE, None)
     if not isinstance(data, dict):
         return None
     try:
@@ -408,7 +408,7 @@ def index_work(index_dir: Path, roots: Sequence[Path] = (), rebuild: bool = Fals
 
 def optimize_work(index_dir: Path, lock_timeout: float = 10.0) -> Work:
     """The work of merging the index's segments into one."""
-    from index.health import optimize
+    from index.embedded.health import optimize
 
     def work(progress: Callable[[Progress], None]) -> dict:
         progress(Progress(0, 1, str(index_dir)))

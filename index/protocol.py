@@ -9,7 +9,7 @@ is the engine's: a `WriteEngine` reports its state, opens a `WriteBatch`
 that deletes and adds articles, and makes the result visible at once on
 `commit` (or never, on `abandon`, for a fresh index).
 
-Two engines implement it: the embedded Whoosh index (`index.writer`,
+Two engines implement it: the embedded Whoosh index (`index.embedded.engine`,
 generations swapped under a file lock) and a Typesense cluster
 (`index.typesense_store`, collections swapped under an alias, the state kept
 in the cluster itself). An engine names a file in its state either by its

@@ -64,8 +64,9 @@ from typing import BinaryIO
 
 from werkzeug.utils import secure_filename
 
-from index import store
-from index.article import Article, ReadError, SourceText
+from index.article import ReadError, SourceText
+from index.embedded.contents import Lookup
+from index.folder import read_json, write_json
 from index.formats import EXTENSIONS, detect, reader_for
 from index.sources import DEFAULT_MAX_BYTES, FoundFile, file_hash, load, source_key, source_names
 from index.writer import count_change, source_names_for
@@ -673,27 +674,20 @@ def dry_run(index_dir: Path, folder: Path, prepared: Prepared,
     names = source_names_for(index_dir, [root])
     if root not in names:  # a folder made by the first upload into it
         names = source_names([*names, root])
-    ix = store.open_current(index_dir)
-    try:
-        searcher = ix.searcher() if ix is not None else None
-        with tempfile.TemporaryDirectory(prefix="archivist-dry-") as scratch:
-            for n, f in enumerate(prepared.files):
-                try:
-                    dest = destination(folder, f.name)
-                except ValueError as e:
-                    report.refused.append(Refused(f.origin, str(e)))
-                    continue
-                report.files.append(_plan_one(f, dest, searcher, Path(scratch) / str(n),
-                                              max_bytes, source_key(str(dest), names) or ""))
-    finally:
-        if ix is not None:
-            if searcher is not None:
-                searcher.close()
-            ix.close()
+    with Lookup(index_dir) as lookup, \
+            tempfile.TemporaryDirectory(prefix="archivist-dry-") as scratch:
+        for n, f in enumerate(prepared.files):
+            try:
+                dest = destination(folder, f.name)
+            except ValueError as e:
+                report.refused.append(Refused(f.origin, str(e)))
+                continue
+            report.files.append(_plan_one(f, dest, lookup, Path(scratch) / str(n),
+                                          max_bytes, source_key(str(dest), names) or ""))
     return report
 
 
-def _plan_one(f: UploadedFile, dest: Path, searcher, scratch: Path, max_bytes: int,
+def _plan_one(f: UploadedFile, dest: Path, lookup: Lookup, scratch: Path, max_bytes: int,
               key: str = "") -> FilePlan:
     if dest.is_file():
         same = file_hash(dest.read_bytes()) == file_hash(f.data)
@@ -701,7 +695,7 @@ def _plan_one(f: UploadedFile, dest: Path, searcher, scratch: Path, max_bytes: i
     else:
         action = "new"
     plan = FilePlan(f.name, str(dest), action)
-    before = _indexed(searcher, str(dest))
+    before = lookup.articles_of(str(dest))
     scratch.mkdir()
     tmp = scratch / dest.name
     tmp.write_bytes(f.data)
@@ -717,7 +711,7 @@ def _plan_one(f: UploadedFile, dest: Path, searcher, scratch: Path, max_bytes: i
         if isinstance(item, ReadError):
             plan.failures.append(f"line {item.line}: {item.reason}" if item.line else item.reason)
             continue
-        owner = _owner(searcher, item)
+        owner = lookup.source_of(item.id)
         if owner is not None and owner != str(dest):
             plan.failures.append(f"duplicate id {item.id!r}, already used by {owner}")
             continue
@@ -725,28 +719,6 @@ def _plan_one(f: UploadedFile, dest: Path, searcher, scratch: Path, max_bytes: i
         count_change(plan, before, item)
     plan.removed = len(set(before) - seen)
     return plan
-
-
-def _indexed(searcher, source: str) -> dict[str, str]:
-    """id -> content hash of the articles the index holds from `source`."""
-    if searcher is None:
-        return {}
-    r = searcher.reader()
-    if r.doc_count_all() == 0:
-        return {}
-    ids, hashes = r.column_reader("id"), r.column_reader("content_hash")
-    return {_text(ids[d]): _text(hashes[d]) for d in searcher.document_numbers(source=source)}
-
-
-def _owner(searcher, article: Article) -> str | None:
-    if searcher is None:
-        return None
-    fields = searcher.document(id=article.id)
-    return fields.get("source") if fields else None
-
-
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 # -- waiting between the dry run and the go-ahead -------------------------------------------
@@ -764,7 +736,7 @@ def stage(staging_root: Path, folder: Path, prepared: Prepared) -> str:
         blob = f"{n:06d}.bin"
         (where / blob).write_bytes(f.data)
         manifest["files"].append({"name": f.name, "origin": f.origin, "blob": blob})
-    store.write_json(where, _MANIFEST, manifest)
+    write_json(where, _MANIFEST, manifest)
     return token
 
 
@@ -773,7 +745,7 @@ def load_stage(staging_root: Path, token: str) -> tuple[Path, Prepared] | None:
     if not _TOKEN.fullmatch(token or ""):
         return None
     where = Path(staging_root) / token
-    manifest = store.read_json(where, _MANIFEST, None)
+    manifest = read_json(where, _MANIFEST, None)
     if not isinstance(manifest, dict):
         return None
     prepared = Prepared(
@@ -797,7 +769,7 @@ def prune_stages(staging_root: Path, older_than: float = 24 * 3600) -> None:
         return
     cutoff = time.time() - older_than
     for where in root.iterdir():
-        manifest = store.read_json(where, _MANIFEST, {}) if where.is_dir() else {}
+        manifest = read_json(where, _MANIFEST, {}) if where.is_dir() else {}
         if manifest.get("created", 0) < cutoff:
             shutil.rmtree(where, ignore_errors=True)
 

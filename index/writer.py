@@ -8,68 +8,52 @@ could not be read, with its reason.
 
 The run is split as `index.protocol` declares: this module walks and parses,
 `protocol.Planner` decides (pure: from the engine's state and each file's
-hashes) and a `WriteEngine` applies. Two engines exist: the Whoosh index
-below (`WhooshWriteEngine`, the default) and a Typesense cluster
-(`index.typesense_store.TypesenseWriteEngine`); `write_engine` picks the
-configured one. The index folder keeps the roots, their names, the last
-run's summary and the write lock whichever engine holds the articles.
+hashes) and a `WriteEngine` applies. Two engines exist: the embedded index
+(`index.embedded.engine.WhooshWriteEngine`, the default) and a Typesense
+cluster (`index.typesense_store.TypesenseWriteEngine`); `write_engine` picks
+the configured one. The index folder keeps the roots, their names, the last
+run's summary and the write lock (`index.folder`) whichever engine holds the
+articles.
 
 Crash safety comes from the order of events. Nothing a run does is visible
-until Whoosh commits, and a commit becomes visible by an atomic rename of
-the index's table of contents; a rebuild goes further and writes a whole new
-generation that `store.make_current` swaps in afterwards. A run killed at
-any instant therefore leaves the previous committed index, and the next run
-(which compares hashes again) does the remaining work.
+until the engine commits; an engine that rebuilds writes the whole new index
+beside the old one and swaps it in afterwards. A run killed at any instant
+therefore leaves the previous committed index, and the next run (which
+compares hashes again) does the remaining work.
 
-With `jobs` above one, a fresh generation is written by worker processes,
-each parsing files and writing its own segment (`index.segments`); this
-process decides, file by file in the walk's order, which articles go in,
-and commits the segments together. An incremental run's files are parsed in
-worker processes and written here.
+Files are parsed here, in worker processes with `jobs` above one
+(`parse_batch`, a `ParsedBatch` of `Parsed` files at a time); an engine
+whose batch `writes_in_workers` may instead have its own processes parse
+and write a fresh index (`WriteBatch.write_in_workers`), asking this
+module's planner, file by file in the walk's order, which articles go in.
 
-This module, with `index.segments` for its workers' segments, is the only
-one that writes to the Whoosh index. It never imports the search side.
+This module knows no engine's internals and never imports the search side.
 """
 from __future__ import annotations
 
 import dataclasses
 import gc
-import multiprocessing
 import os
-import queue
-import shutil
 import time
-import traceback
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.index import Index
-
-from index import embedding, protocol, segments, store, vocabulary, whoosh_speed
+from index import embedding, folder, protocol
 from index.analysis import surface_words
 from index.article import Article, ReadError
-from index.document import to_document
 from index.formats import reader_for
 from index.protocol import (
-    Audit,
     Failure,
     FileChanges,
     FileOutcome,
-    IndexedFile,
-    IndexedState,
-    OptimizeResult,
     Planner,
     Progress,
     RunSummary,
     WriteEngine,
 )
-from index.schema import SCHEMA_VERSION
 from index.sources import (
     DEFAULT_MAX_BYTES,
     FoundFile,
@@ -79,8 +63,6 @@ from index.sources import (
     source_names,
     walk,
 )
-
-whoosh_speed.install()
 
 SOURCES_FILE = "sources.json"
 LAST_RUN_FILE = "last-run.json"
@@ -108,7 +90,7 @@ ProgressFn = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
-class _Parsed:
+class Parsed:
     loaded: LoadedFile
     articles: list[Article]
     errors: list[ReadError]
@@ -116,11 +98,6 @@ class _Parsed:
     #: The articles' meaning vectors (`index.embedding`), made where they
     #: were parsed (in parallel with --jobs); empty without a model.
     vectors: list[bytes] = field(default_factory=list)
-
-    def document(self, i: int) -> dict:
-        """The Whoosh document of article `i`."""
-        vector = self.vectors[i] if i < len(self.vectors) else None
-        return to_document(self.articles[i], self.loaded.sha, vector)
 
     @property
     def sha(self) -> str:
@@ -143,7 +120,7 @@ class _Parsed:
             articles=tuple((a.id, a.content_hash) for a in self.articles),
             errors=tuple(Failure(e.source, e.reason, e.line) for e in self.errors))
 
-    def outline(self) -> _Parsed:
+    def outline(self) -> Parsed:
         """This outcome without the text: what deciding which articles go
         into the index (`_apply`) reads, cheap to send between processes."""
         loaded = self.loaded
@@ -154,32 +131,17 @@ class _Parsed:
 
 
 @dataclass(frozen=True)
-class _Batch:
+class ParsedBatch:
     """Files parsed together (`None` for a file of no known type)."""
 
-    files: list[_Parsed | None]
+    files: list[Parsed | None]
     #: Their articles' words as written, for the vocabulary (`index.vocabulary`).
     words: set[str]
 
 
-def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = "") -> int:
-    """Add or replace `articles` (by id) in `ix` and commit; return how many.
-
-    The small, direct path for tests and tools that already hold `Article`
-    values; `update` is the librarians' incremental run over files.
-    """
-    articles = list(articles)
-    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
-    with ix.writer() as w:
-        for i, article in enumerate(articles):
-            vector = embedding.to_bytes(made[i]) if made is not None else None
-            w.update_document(**to_document(article, source_hash, vector))
-    return len(articles)
-
-
 def known_roots(index_dir: Path) -> list[str]:
     """The folders and files earlier runs indexed, in the order first seen."""
-    return list(store.read_json(index_dir, SOURCES_FILE, {}).get("roots", {}))
+    return list(folder.read_json(index_dir, SOURCES_FILE, {}).get("roots", {}))
 
 
 def source_names_for(index_dir: Path, roots: Iterable[str] = ()) -> dict[str, str]:
@@ -203,7 +165,7 @@ def recorded_source_names(index_dir: Path) -> dict[str, str]:
     indexed before names were recorded is named as a run would name it.
     Readers are shown an article's file by these names, never by its path.
     """
-    data = store.read_json(index_dir, SOURCES_FILE, {})
+    data = folder.read_json(index_dir, SOURCES_FILE, {})
     recorded = data.get("names", {})
     return {**source_names(data.get("roots", {})), **recorded}
 
@@ -223,14 +185,17 @@ def update(
     articles go to `engine` (default: the Whoosh index in `index_dir`;
     `write_engine` makes the configured one); `index_dir` keeps the roots,
     their names, the last run's summary and the write lock either way.
-    Raises `store.LockTimeout` when another run holds the lock too long, and
+    Raises `folder.LockTimeout` when another run holds the lock too long, and
     lets `KeyboardInterrupt` through after abandoning the uncommitted work.
     """
     started = time.monotonic()
     index_dir = Path(index_dir)
-    engine = engine if engine is not None else WhooshWriteEngine(index_dir)
+    if engine is None:
+        from index.embedded.engine import WhooshWriteEngine
+
+        engine = WhooshWriteEngine(index_dir)
     root_paths = [str(Path(r).resolve()) for r in roots] or known_roots(index_dir)
-    with store.write_lock(index_dir, options.lock_timeout), _rare_full_collections():
+    with folder.write_lock(index_dir, options.lock_timeout), _rare_full_collections():
         summary = _run(engine, index_dir, root_paths, rebuild, options, progress)
         summary.seconds = round(time.monotonic() - started, 3)
         _remember(index_dir, root_paths, summary)
@@ -243,6 +208,8 @@ def write_engine(config: Mapping, index_dir: Path | None = None) -> WriteEngine:
     of `TYPESENSE_NODES`. The CLI and the console get theirs here."""
     name = str(config.get("ENGINE") or "whoosh").lower()
     if name == "whoosh":
+        from index.embedded.engine import WhooshWriteEngine
+
         return WhooshWriteEngine(Path(index_dir or config["INDEX_DIR"]))
     if name == "typesense":
         from index.typesense_client import settings_from
@@ -293,7 +260,7 @@ def _run(
         roots = sorted(set(roots) | set(known_roots(index_dir)))
     fresh = rebuild or not exists
 
-    recorded = store.read_json(index_dir, SOURCES_FILE, {}).get("names", {})
+    recorded = folder.read_json(index_dir, SOURCES_FILE, {}).get("names", {})
     names = source_names_for(index_dir, roots)
     # A source renamed because another of the same name came or went: its
     # files' keys, hence its articles' ids, change, so it is read again now.
@@ -328,7 +295,7 @@ def _run(
     words: set[str] = set()
     done = 0
 
-    def decide(parsed: _Parsed | None) -> FileChanges:
+    def decide(parsed: Parsed | None) -> FileChanges:
         nonlocal done
         done += 1
         changes = _NO_CHANGES
@@ -393,157 +360,25 @@ def _key_scope(roots: list[str], names: Mapping[str, str]
     return in_scope, exists
 
 
-class WhooshWriteEngine:
-    """The embedded Whoosh index in an index folder, as a `WriteEngine`.
-
-    Its state names files by their paths (the `source` column); a fresh
-    index is a new generation made current at commit (`index.store`).
-    """
-
-    keyed = False
-
-    def __init__(self, index_dir: Path) -> None:
-        self.index_dir = Path(index_dir)
-
-    def describe(self) -> str:
-        return str(self.index_dir)
-
-    def exists(self) -> bool:
-        gen = store.current_generation(self.index_dir)
-        return gen is not None and whoosh_index.exists_in(str(gen))
-
-    def rebuild_reason(self) -> str | None:
-        version = store.schema_version(self.index_dir)
-        if version is not None and version < SCHEMA_VERSION:
-            # Terms made by an older analyzer cannot be mixed with new ones.
-            return (f"the index was written with schema version {version}; this version of "
-                    f"Archivist writes version {SCHEMA_VERSION}, so it was rebuilt")
-        return None
-
-    def indexed(self) -> IndexedState:
-        ix = store.open_current(self.index_dir)
-        if ix is None:
-            return {}
-        try:
-            return _read_state(ix)
-        finally:
-            ix.close()
-
-    def begin(self, fresh: bool, options: IndexOptions,
-              before: IndexedState | None = None) -> _WhooshBatch:
-        return _WhooshBatch(self.index_dir, fresh, options)
-
-    def audit(self) -> Audit:
-        from index.check import audit_whoosh
-
-        return audit_whoosh(self.index_dir)
-
-    def records(self) -> Iterator[dict]:
-        from index.export import whoosh_records
-
-        return whoosh_records(self.index_dir)
-
-    def optimize(self, lock_timeout: float) -> OptimizeResult:
-        from index.health import optimize
-
-        return optimize(self.index_dir, lock_timeout)
-
-
-class _WhooshBatch:
-    """One run's writes to the Whoosh index: into its current generation,
-    or (fresh) into a new generation, written by `jobs` processes when there
-    are many files (`write_in_workers`), made current at commit."""
-
-    writes_in_workers = True
-
-    def __init__(self, index_dir: Path, fresh: bool, options: IndexOptions) -> None:
-        self.index_dir = index_dir
-        self.options = options
-        self.fresh = fresh
-        if fresh:
-            self.gen, self.ix = store.new_generation(index_dir)
-        else:
-            self.gen, self.ix = None, store.open_current(index_dir)
-        self.writer = self.ix.writer(limitmb=options.limitmb)
-        self.workers: _Workers | None = None
-        self.written: list = []
-        self.vocabulary: vocabulary.VocabularyData | None = None
-
-    def write_in_workers(self, found: list[FoundFile],
-                         decide: Callable[[_Parsed | None], FileChanges],
-                         words: set[str]) -> None:
-        self.workers = _Workers(self.gen, self.options)
-        self.written, self.vocabulary = self.workers.run(found, decide, words)
-
-    def apply(self, parsed: _Parsed, changes: FileChanges) -> None:
-        writer = self.writer
-        for src in changes.deleted:
-            writer.delete_by_term("source", src)
-        for i in changes.added:
-            writer.add_document(**parsed.document(i))
-
-    def remove(self, sources: Sequence[str]) -> None:
-        for src in sources:
-            self.writer.delete_by_term("source", src)
-
-    def commit(self, words: set[str], changed: bool) -> int:
-        if self.workers is not None:
-            segments.commit(self.writer, self.written)
-        else:
-            self.writer.commit()
-        gen = self.gen if self.gen is not None else store.current_generation(self.index_dir)
-        _write_vocabulary(gen, self.ix, changed=changed, words=words, fresh=self.fresh,
-                          data=self.vocabulary)
-        if self.gen is not None:
-            store.make_current(self.index_dir, self.gen)
-        with self.ix.searcher() as s:
-            return s.doc_count()
-
-    def abandon(self) -> None:
-        if self.workers is not None:
-            self.workers.stop()
-        if not self.writer.is_closed:
-            self.writer.cancel()
-        if self.gen is not None:
-            shutil.rmtree(self.gen, ignore_errors=True)
-
-
-def _write_vocabulary(gen_dir: Path | None, ix: Index, changed: bool,
-                      words: set[str] | None = None, fresh: bool = False,
-                      data: vocabulary.VocabularyData | None = None) -> None:
-    """Leave the readers' vocabulary of the committed index beside it
-    (`data`, when the run worked it out before the commit).
-
-    A failure here loses nothing (readers build it from the index), so it is
-    not allowed to fail the run."""
-    if gen_dir is None:
-        return
-    try:
-        if changed or not vocabulary.carry_over(gen_dir, ix):
-            vocabulary.write(gen_dir, ix, words, fresh, data)
-    except OSError:
-        pass
-
-
 def _parse_all(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions
-               ) -> Iterator[_Batch]:
-    """Yield, in the order of `found`, batches of a `_Parsed` per file (None
+               ) -> Iterator[ParsedBatch]:
+    """Yield, in the order of `found`, batches of a `Parsed` per file (None
     for unknown types).
 
-    A file whose hash equals `skip_hashes[path]` is not parsed: its `_Parsed`
+    A file whose hash equals `skip_hashes[path]` is not parsed: its `Parsed`
     is marked `unchanged`. With `options.jobs > 1` files are read and parsed
     in worker processes while this one writes the index.
     """
-    batches = _batches(found, skip_hashes, options)
+    batches = parse_batches(found, skip_hashes, options)
     if options.jobs > 1 and len(found) > PARALLEL_MIN_FILES:
         with ProcessPoolExecutor(options.jobs) as pool:
-            yield from pool.map(_parse_batch, batches)
+            yield from pool.map(parse_batch, batches)
     else:
         for batch in batches:
-            yield _parse_batch(batch)
+            yield parse_batch(batch)
 
 
-def _batches(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions
+def parse_batches(found: list[FoundFile], skip_hashes: dict[str, str], options: IndexOptions
              ) -> list[list[tuple]]:
     """`found` cut into `PARSE_BATCH`es of `_parse_one` arguments."""
     args = [(f, skip_hashes.get(f.path), options.max_bytes) for f in found]
@@ -557,7 +392,7 @@ PARSE_BATCH = 32
 PARALLEL_MIN_FILES = 50
 
 
-def _parse_batch(batch: list[tuple]) -> _Batch:
+def parse_batch(batch: list[tuple]) -> ParsedBatch:
     """`_parse_one` for each file of `batch`, with the vectors made at once."""
     parsed = [_parse_one(*a) for a in batch]
     articles = [a for p in parsed if p is not None for a in p.articles]
@@ -566,17 +401,17 @@ def _parse_batch(batch: list[tuple]) -> _Batch:
     files = [p if p is None or not p.articles or vectors is None else dataclasses.replace(
                  p, vectors=[next(vectors) for _ in p.articles])
              for p in parsed]
-    return _Batch(files, surface_words(*(t for a in articles for t in (a.title, a.body))))
+    return ParsedBatch(files, surface_words(*(t for a in articles for t in (a.title, a.body))))
 
 
-def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Parsed | None:
+def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> Parsed | None:
     if found.format is None and found.refused is None:
         return None
     loaded = load(found, max_bytes, known_sha)
     if known_sha is not None and loaded.sha == known_sha:
-        return _Parsed(loaded, [], [], unchanged=True)
+        return Parsed(loaded, [], [], unchanged=True)
     if loaded.error is not None:
-        return _Parsed(loaded, [], [loaded.error])
+        return Parsed(loaded, [], [loaded.error])
     articles: list[Article] = []
     errors: list[ReadError] = []
     try:
@@ -584,225 +419,12 @@ def _parse_one(found: FoundFile, known_sha: str | None, max_bytes: int) -> _Pars
             (errors if isinstance(item, ReadError) else articles).append(item)
     except Exception as e:  # noqa: BLE001 -- a reader bug must not stop the run
         errors.append(ReadError(found.path, f"reader failed: {type(e).__name__}: {e}"))
-    return _Parsed(loaded, articles, errors)
-
-
-class _Workers:
-    """Worker processes that parse files and write a segment each.
-
-    Work goes out a batch of files at a time to whichever worker has room.
-    A worker parses the batch (vectors and vocabulary words included) and
-    sends back its outline (`_Parsed.outline`); this process decides, in the
-    walk's order, which articles go in (`_apply`) and tells the worker,
-    which adds them to its segment. At the end each worker sends the words
-    it read and how many of its documents hold each term of the word fields
-    (`segments.document_counts`), then writes out its segment
-    (`segments.finish`) and sends it, for this process to commit
-    (`segments.commit`). Meanwhile this process works out the vocabulary
-    (`vocabulary.assemble`), which would otherwise follow the commit.
-
-    Messages, as tuples: to a worker `("parse", k, batch)`, `("add", k,
-    added)` (the article indexes to add, per file of batch k), `("finish",)`
-    and `("stop",)`; from a worker `("parsed", k, outlines)`, `("words",
-    words, counts, languages)`, `("finished", segment)` and `("failed",
-    traceback)`. Messages to a worker go through a queue, whose sending
-    thread never blocks this process: it always reads what the workers
-    send, so neither side waits on the other with a full pipe.
-    """
-
-    #: Batches a worker may hold parsed but not yet added: enough that a
-    #: worker rarely waits for the other's batch to be decided first.
-    AHEAD = 4
-
-    def __init__(self, gen: Path, options: IndexOptions) -> None:
-        self.options = options
-        self.inboxes: list = []
-        self.conns: list[Connection] = []
-        self.processes: list[multiprocessing.Process] = []
-        for _ in range(options.jobs):
-            inbox = multiprocessing.Queue()
-            here, there = multiprocessing.Pipe(duplex=False)
-            process = multiprocessing.Process(target=_segment_worker, daemon=True,
-                                              args=(inbox, there, str(gen), options.limitmb))
-            process.start()
-            there.close()
-            self.inboxes.append(inbox)
-            self.conns.append(here)
-            self.processes.append(process)
-
-    def run(self, found: list[FoundFile], decide: Callable[[_Parsed | None], FileChanges],
-            words: set[str]) -> tuple[list, vocabulary.VocabularyData | None]:
-        """Index `found` (a fresh generation: nothing is skipped by hash),
-        `decide` answering for each file in order; add the batches' words to
-        `words` and return the written segments and the new index's
-        vocabulary (None when a worker could not count its terms)."""
-        batches = _batches(found, {}, self.options)
-        held = [0] * len(self.conns)  # batches given out and not yet added
-        owner: dict[int, int] = {}
-        outlines: dict[int, list] = {}
-        sent = decided = 0
-        while decided < len(batches):
-            while sent < len(batches):
-                w = min(range(len(held)), key=held.__getitem__)  # the least busy
-                if held[w] >= self.AHEAD:
-                    break
-                self.inboxes[w].put(("parse", sent, batches[sent]))
-                owner[sent] = w
-                held[w] += 1
-                sent += 1
-            while decided not in outlines:
-                for conn in wait(self.conns):
-                    _, k, files = self._receive(conn, "parsed")
-                    outlines[k] = files
-            added = [decide(parsed).added for parsed in outlines.pop(decided)]
-            w = owner.pop(decided)
-            self.inboxes[w].put(("add", decided, added))
-            held[w] -= 1
-            decided += 1
-        for inbox in self.inboxes:
-            inbox.put(("finish",))
-        counts: dict[str, int] | None = defaultdict(int)
-        languages: set[bytes] = set()
-        for conn in self.conns:
-            _, found_words, found_counts, found_languages = self._receive(conn, "words")
-            words |= found_words
-            if counts is None or found_counts is None or found_languages is None:
-                counts = None
-                continue
-            for term, n in found_counts.items():
-                counts[term] += n
-            languages |= found_languages
-        known = None
-        if counts is not None:
-            # The languages in the order of the index's lexicon (by their bytes).
-            known = vocabulary.assemble(words, counts,
-                                        tuple(t.decode("utf-8") for t in sorted(languages)))
-        written = [self._receive(conn, "finished")[1] for conn in self.conns]
-        for inbox, process in zip(self.inboxes, self.processes, strict=True):
-            inbox.close()
-            process.join()
-        return written, known
-
-    def _receive(self, conn: Connection, kind: str) -> tuple:
-        try:
-            message = conn.recv()
-        except EOFError:
-            raise RuntimeError("an indexing worker process stopped unexpectedly") from None
-        if message[0] == "failed":
-            raise RuntimeError(f"an indexing worker process failed:\n{message[1]}")
-        assert message[0] == kind, message[0]
-        return message
-
-    def stop(self) -> None:
-        """Make every worker abandon its segment and end."""
-        for inbox in self.inboxes:
-            inbox.put(("stop",))
-            inbox.close()
-            inbox.cancel_join_thread()  # a worker that is gone reads nothing
-        for process in self.processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
-                process.join()
-
-
-def _segment_worker(inbox, conn: Connection, gen: str, limitmb: int) -> None:
-    """A `_Workers` process: parse batches, add what it is told, write a segment."""
-    young, middle, old = gc.get_threshold()  # see `_rare_full_collections`
-    gc.set_threshold(young, middle, max(old, FULL_COLLECTION_THRESHOLD))
-    writer = segments.segment_writer(whoosh_index.open_dir(gen), limitmb)
-    parsed: dict[int, _Batch] = {}
-    words: set[str] = set()
-    try:
-        while True:
-            message = _next_message(inbox)
-            if message[0] == "parse":
-                _, k, batch = message
-                parsed[k] = _parse_batch(batch)
-                words |= parsed[k].words
-                conn.send(("parsed", k, [p and p.outline() for p in parsed[k].files]))
-            elif message[0] == "add":
-                _, k, added = message
-                for p, chosen in zip(parsed.pop(k).files, added, strict=True):
-                    for i in chosen:
-                        writer.add_document(**p.document(i))
-            elif message[0] == "finish":
-                counts = _word_counts(writer)
-                languages = segments.document_counts(writer, "language")
-                conn.send(("words", words, counts, None if languages is None else set(languages)))
-                conn.send(("finished", segments.finish(writer)))
-                conn.close()
-                # Done: end without freeing the segment's millions of postings
-                # one by one (the operating system takes the memory back at once).
-                os._exit(0)
-            else:  # "stop"
-                segments.abandon(writer)
-                return
-    except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the run stopped, or is gone
-        segments.abandon(writer)
-    except Exception:  # noqa: BLE001 -- reported to the run, which stops
-        segments.abandon(writer)
-        try:
-            conn.send(("failed", traceback.format_exc()))
-        except OSError:
-            pass
-
-
-#: How often a waiting worker makes sure its run's process is still there.
-PARENT_CHECK_SECONDS = 1.0
-
-
-def _next_message(inbox) -> tuple:
-    """The next message to a worker; EOFError when the run's process is gone
-    (killed: a worker inherits the queue's both ends, so it sees no end of file)."""
-    parent = multiprocessing.parent_process()
-    while True:
-        try:
-            return inbox.get(timeout=PARENT_CHECK_SECONDS)
-        except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                raise EOFError("the indexing run's process is gone") from None
-
-
-def _word_counts(writer) -> dict[str, int] | None:
-    """Documents per term of the word fields (`vocabulary.WORD_FIELDS`) of
-    the segment `writer` is writing, as the vocabulary counts them."""
-    counts: dict[str, int] = defaultdict(int)
-    for fieldname in vocabulary.WORD_FIELDS:
-        found = segments.document_counts(writer, fieldname)
-        if found is None:
-            return None
-        for tbytes, n in found.items():
-            counts[tbytes.decode("utf-8")] += n
-    return counts
+    return Parsed(loaded, articles, errors)
 
 
 def count_change(counts, before: Mapping[str, str], article: Article) -> None:
     """`index.protocol.count_change` for an `Article` (the console's upload preview)."""
     protocol.count_change(counts, before, article.id, article.content_hash)
-
-
-def _read_state(ix: Index) -> IndexedState:
-    """source -> (file hash, {id: content hash}), read from columns only."""
-    state: IndexedState = {}
-    with ix.reader() as r:
-        if r.doc_count_all() == 0:
-            return state
-        ids = r.column_reader("id")
-        sources = r.column_reader("source")
-        shas = r.column_reader("source_hash")
-        hashes = r.column_reader("content_hash")
-        for docnum in r.all_doc_ids():
-            src = _text(sources[docnum])
-            entry = state.get(src)
-            if entry is None:
-                entry = state[src] = IndexedFile(_text(shas[docnum]), {})
-            entry.articles[_text(ids[docnum])] = _text(hashes[docnum])
-    return state
-
-
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _under(path: str, roots: list[str]) -> bool:
@@ -812,17 +434,17 @@ def _under(path: str, roots: list[str]) -> bool:
 def _record_names(index_dir: Path, names: dict[str, str]) -> None:
     """Record the sources' names before the run commits, so readers never
     see an article whose source's name is not known yet."""
-    data = store.read_json(index_dir, SOURCES_FILE, {"roots": {}})
+    data = folder.read_json(index_dir, SOURCES_FILE, {"roots": {}})
     if any(data.get("names", {}).get(r) != n for r, n in names.items()):
         data["names"] = {**data.get("names", {}), **names}
-        store.write_json(index_dir, SOURCES_FILE, data)
+        folder.write_json(index_dir, SOURCES_FILE, data)
 
 
 def _remember(index_dir: Path, roots: list[str], summary: RunSummary) -> None:
     """Record the roots and this run's summary beside the index."""
-    data = store.read_json(index_dir, SOURCES_FILE, {"roots": {}})
+    data = folder.read_json(index_dir, SOURCES_FILE, {"roots": {}})
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     for r in roots:
         data.setdefault("roots", {})[r] = {"last_run": now}
-    store.write_json(index_dir, SOURCES_FILE, data)
-    store.write_json(index_dir, LAST_RUN_FILE, {"finished": now, **summary.to_json()})
+    folder.write_json(index_dir, SOURCES_FILE, data)
+    folder.write_json(index_dir, LAST_RUN_FILE, {"finished": now, **summary.to_json()})

@@ -27,7 +27,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from index.vocabulary import VocabularyData, best_term, build, index_term
+from index.vocabulary import VocabularyData, best_term, index_term
 
 __all__ = ["Vocabulary", "index_term"]
 
@@ -49,7 +49,9 @@ class Vocabulary:
 
     @classmethod
     def from_reader(cls, reader) -> Vocabulary:
-        """Built from the index itself (no indexer's file at hand)."""
+        """Built from an embedded index's reader (no indexer's file at hand)."""
+        from index.embedded.vocabulary import build
+
         return cls(build(reader))
 
     def __len__(self) -> int:

@@ -1,6 +1,6 @@
 """Everything an index holds, keyed by article id, for tests that compare two
 indexes written different ways (one process or several, with or without the
-writing shortcuts of `index.whoosh_speed`).
+writing shortcuts of `index.embedded.whoosh_speed`).
 
 Document numbers are left out: they depend on which process wrote which
 segment, and nothing a reader sees depends on them.

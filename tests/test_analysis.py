@@ -18,8 +18,8 @@ from index.analysis import (
     terms,
 )
 from index.article import Article
-from index.schema import make_schema
-from index.writer import write_articles
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from whoosh.filedb.filestore import RamStorage
 
 from index.analysis import is_indexed_alone, normalize_word, stem
 from index.article import Article, Tag
-from index.schema import make_schema
-from index.writer import write_articles
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from search import autocomplete
 from search.autocomplete import KINDS, MAX_COMPLETIONS, MAX_TEXT, Completion
 from search.embedded.engine import Engine

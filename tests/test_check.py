@@ -6,8 +6,8 @@ import json
 
 from click.testing import CliRunner
 
-from index import store
 from index.check import check
+from index.embedded import store
 from index.writer import update
 from tests.corpus import write_corpus
 from webui.cli import main

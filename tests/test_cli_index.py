@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from index import store
-from index.store import write_lock
+from index.embedded import store
+from index.folder import write_lock
 from tests.corpus import write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from index import store
 from index.article import Article, Tag
-from index.document import to_document
+from index.embedded import store
+from index.embedded.document import to_document
 from index.health import Count, health, sources_overview
 from tests.console_fixtures import figure, make_app, sign_in
 from tests.webui_fixtures import build_index, corpus, parse_html

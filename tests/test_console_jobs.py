@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from index import history, store
+from index import folder, history
+from index.embedded import store
 from index.jobs import INTERRUPTED, JOB_FILE, JobBusy, JobRunner, index_work
 from index.writer import Progress
 from tests.console_fixtures import (
@@ -165,7 +166,7 @@ def test_a_job_killed_with_its_server_is_reported_interrupted(tmp_path):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            state = store.read_json(index_dir, JOB_FILE, {})
+            state = folder.read_json(index_dir, JOB_FILE, {})
             if state.get("label") == "Reindex all sources" and state.get("done", 0) > 20:
                 break
             time.sleep(0.05)
@@ -175,12 +176,12 @@ def test_a_job_killed_with_its_server_is_reported_interrupted(tmp_path):
     finally:
         proc.wait(30)
 
-    assert store.read_json(index_dir, JOB_FILE, {})["status"] == "running"
+    assert folder.read_json(index_dir, JOB_FILE, {})["status"] == "running"
     restarted = JobRunner(index_dir, instance)
     state = restarted.state()
     assert state is not None and state.status == INTERRUPTED
     assert "last commit" in (state.error or "")
-    assert store.read_json(index_dir, JOB_FILE, {})["status"] == INTERRUPTED
+    assert folder.read_json(index_dir, JOB_FILE, {})["status"] == INTERRUPTED
     assert _count(index_dir) == before, "the index stays at its last commit"
     entry = history.recent(instance, 1)[0]
     assert (entry.status, entry.label) == (INTERRUPTED, "Reindex all sources")

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from index import store
+from index import folder
+from index.embedded import store
 from index.writer import update
 from search.embedded.engine import Engine
 from search.request import SearchRequest
@@ -52,7 +53,8 @@ START_FILES = 80
 CHILD = r"""
 import json, os, signal, sys
 from pathlib import Path
-from index import store
+from index import folder
+from index.embedded import store
 from index.writer import update
 
 index_dir, corpus, kill_at, rebuild, optimize = json.loads(sys.argv[1])
@@ -66,7 +68,7 @@ def progress(p):
 update(Path(index_dir), [Path(corpus)], rebuild=rebuild, progress=progress)
 print("committed", flush=True)
 if optimize:
-    with store.write_lock(Path(index_dir)):
+    with folder.write_lock(Path(index_dir)):
         ix = store.open_current(Path(index_dir))
         print("optimizing", flush=True)
         ix.optimize()
@@ -208,7 +210,7 @@ def test_kill_9_at_twenty_points_never_loses_the_last_commit(tmp_path):
     assert landed["before the commit"] >= 12, landed
 
     # A last optimize (uninterrupted) changes nothing a reader sees.
-    with store.write_lock(index_dir):
+    with folder.write_lock(index_dir):
         ix = store.open_current(index_dir)
         ix.optimize()
         ix.close()

@@ -13,8 +13,8 @@ import pytest
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article
-from index.schema import make_schema
-from index.writer import write_articles
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from search import facets
 from search.embedded.engine import Engine
 from search.request import SearchRequest

@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from index import store
 from index.article import Article
-from index.writer import write_articles
+from index.embedded import store
+from index.embedded.engine import write_articles
 from search.cache import CachedEngine
 from search.embedded.engine import Engine
 from search.protocol import ReadEngine

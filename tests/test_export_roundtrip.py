@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from index import store
+from index.embedded import store
 from tests.corpus import write_corpus
 from webui.cli import main
 from webui.cli_admin import register

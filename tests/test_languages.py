@@ -12,9 +12,9 @@ from whoosh.filedb.filestore import RamStorage
 
 from index.analysis import stem, terms
 from index.article import Article, Tag
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from index.language import detect, iso_code
-from index.schema import make_schema
-from index.writer import write_articles
 from search.embedded.engine import Engine
 from search.request import SearchRequest
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from index import store, vocabulary
+from index.embedded import store, vocabulary
+from index.vocabulary import VocabularyData
 from index.writer import PARALLEL_MIN_FILES, IndexOptions, update
 from tests.corpus import write_corpus
 from tests.index_contents import contents, differences
@@ -41,7 +42,7 @@ def _archive(folder: Path) -> Path:
     return folder
 
 
-def _vocabulary(index_dir: Path) -> vocabulary.VocabularyData | None:
+def _vocabulary(index_dir: Path) -> VocabularyData | None:
     ix = store.open_current(index_dir)
     try:
         return vocabulary.load(store.current_generation(index_dir), ix.latest_generation())

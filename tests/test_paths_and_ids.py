@@ -17,12 +17,14 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from index import store
 from index.article import SourceText
+from index.embedded import store
+from index.embedded.engine import write_articles
+from index.embedded.schema import SCHEMA_VERSION
+from index.folder import read_json, write_json
 from index.formats import reader_for
-from index.schema import SCHEMA_VERSION
 from index.sources import OUTSIDE_SOURCE, load, walk
-from index.writer import source_key_for, update, write_articles
+from index.writer import source_key_for, update
 from tests.webui_fixtures import parse_html
 from webui import create_app
 from webui.backend import close_engine
@@ -248,7 +250,7 @@ def test_an_index_with_ids_from_absolute_paths_is_rebuilt_with_stable_ids(tmp_pa
     ix.close()
     (gen / store.VERSION_FILE).write_text(f"{SCHEMA_VERSION - 1}\n", "utf-8")
     store.make_current(ix_dir, gen)
-    store.write_json(ix_dir, "sources.json", {"roots": {str(archive): {}}})
+    write_json(ix_dir, "sources.json", {"roots": {str(archive): {}}})
     old_ids = set(stored(ix_dir))
 
     run = update(ix_dir)  # the librarian's next ordinary run
@@ -357,10 +359,10 @@ def test_shown_sources_follow_the_names_the_writer_records(tmp_path, make_app):
     archive = make_archive(tmp_path / "news")
     ix_dir = tmp_path / "ix"
     update(ix_dir, [archive])
-    data = store.read_json(ix_dir, "sources.json", {})
+    data = read_json(ix_dir, "sources.json", {})
     assert data["names"] == {str(archive.resolve()): "news"}
     del data["names"]
-    store.write_json(ix_dir, "sources.json", data)
+    write_json(ix_dir, "sources.json", data)
     hits = api(make_app(ix_dir), "/api/search?q=second")["hits"]
     assert [h["source"] for h in hits] == ["news/2021/second.txt"]
 

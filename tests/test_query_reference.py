@@ -32,9 +32,9 @@ import pytest
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article, SourceText
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from index.formats import pagedump
-from index.schema import make_schema
-from index.writer import write_articles
 from search.embedded.engine import Engine
 from search.request import SearchRequest
 from tests.bench.reuters import page_dump, read_corpus

@@ -14,8 +14,8 @@ import numpy as np
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article
-from index.document import to_document
-from index.schema import make_schema
+from index.embedded.document import to_document
+from index.embedded.schema import make_schema
 from search.embedded.columns import BlockCache, Columns, leaf_postings, read_postings
 from search.embedded.engine import Engine
 from search.embedded.hits import char_spans

@@ -9,8 +9,8 @@ from whoosh.filedb.filestore import RamStorage
 
 from index.analysis import STOPS, terms
 from index.article import Article
-from index.schema import make_schema
-from index.writer import write_articles
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from search.embedded.engine import NOT_INDEXED, Engine
 from search.request import SearchRequest
 from search.snippets import MAX_SNIPPETS
@@ -270,7 +270,7 @@ def test_missing_or_empty_index_is_not_an_error(tmp_path):
 
 
 def test_engine_sees_new_commits(tmp_path):
-    from index.store import make_current, new_generation
+    from index.embedded.store import make_current, new_generation
 
     gen, ix = new_generation(tmp_path)
     write_articles(ix, CORPUS[:5])

@@ -9,9 +9,9 @@ import pytest
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from index.normalize import normalize_tags
-from index.schema import make_schema
-from index.writer import write_articles
 from search.embedded.engine import Engine
 from search.request import SearchRequest
 from search.results import Explanation

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from whoosh.filedb.filestore import RamStorage
 
-from index.schema import make_schema
-from index.writer import write_articles
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from search.embedded.related import KEY_TERMS, KnownFrequencies, key_terms
 from search.lru import LRU
 from tests.engine_corpus import CORPUS

@@ -11,9 +11,9 @@ from whoosh import query
 from whoosh.filedb.filestore import RamStorage
 
 from index.article import Article
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from index.normalize import normalize_tags
-from index.schema import make_schema
-from index.writer import write_articles
 from search.embedded import scoring
 from search.embedded.columns import Columns
 from search.embedded.compiler import Compiler

@@ -34,12 +34,12 @@ from whoosh.filedb.filestore import RamStorage
 
 from index.analysis import surface_words, terms
 from index.article import Article
+from index.embedded.engine import write_articles
+from index.embedded.schema import make_schema
 from index.normalize import normalize_tags, tag_key
-from index.schema import make_schema
 from index.typesense_client import SettingsError, TypesenseSettings
 from index.typesense_store import upsert_articles, wait_replicated
 from index.vocabulary import index_term
-from index.writer import write_articles
 from search.cache import CachedEngine
 from search.embedded.engine import Engine
 from search.plan import fold_tag

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from index import store
 from index import vocabulary as index_vocabulary
-from index.health import optimize
+from index.embedded import store
+from index.embedded import vocabulary as embedded_vocabulary
+from index.embedded.health import optimize
 from index.writer import update
 from search.embedded.engine import Engine
 from search.request import SearchRequest
@@ -31,7 +32,7 @@ def _words(text: str) -> set[str]:
 def _file_words(index_dir: Path) -> set[str]:
     gen = store.current_generation(index_dir)
     ix = store.open_current(index_dir)
-    data = index_vocabulary.load(gen, ix.latest_generation())
+    data = embedded_vocabulary.load(gen, ix.latest_generation())
     ix.close()
     assert data is not None, "the indexer wrote the vocabulary of the current generation"
     return set(data.words)
@@ -81,7 +82,7 @@ def test_without_the_file_the_words_are_read_from_the_stored_text(tmp_path):
         f.unlink()
     ix_ = store.open_current(ix)
     with ix_.reader() as reader:
-        rebuilt = index_vocabulary.build(reader)
+        rebuilt = embedded_vocabulary.build(reader)
     ix_.close()
     assert set(rebuilt.words) == written
 

@@ -1,4 +1,4 @@
-"""`index.whoosh_speed` writes the segment Whoosh writes, only faster.
+"""`index.embedded.whoosh_speed` writes the segment Whoosh writes, only faster.
 
 Each test writes the same documents twice, with Whoosh's own methods and
 with the repairs, and compares what a reader finds: every posting (its
@@ -21,9 +21,9 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.filedb.structfile import StructFile
 
-from index import whoosh_speed
 from index.analysis import LanguageText
-from index.schema import make_schema
+from index.embedded import whoosh_speed
+from index.embedded.schema import make_schema
 from tests.corpus import page_dump
 from tests.index_contents import contents, differences
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from whoosh.qparser import QueryParser
 
-from index import store
+from index.embedded import store
 from index.writer import IndexOptions, update
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -199,7 +199,7 @@ def test_upgraded_readers_reread_files_whose_bytes_did_not_change(tmp_path, arch
 def test_the_date_is_a_column_and_a_stored_value_without_postings(tmp_path):
     from whoosh.fields import DATETIME
 
-    from index.schema import DayColumn
+    from index.embedded.schema import DayColumn
 
     day = dt.datetime(2021, 3, 4)
     whoosh_date, day_column = DATETIME(stored=True, sortable=True), DayColumn(stored=True,

@@ -18,9 +18,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import lxml.html
 
-from index import store
 from index.article import Article, Tag
-from index.writer import write_articles
+from index.embedded import store
+from index.embedded.engine import write_articles
 
 TOPICS = ["harbour", "railway", "drought", "election"]
 TAG_SETS = [("Energy",), ("Trade", "Energy"), ("Politics",), ("Trade",)]

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from index import store
+from index import folder
+from index.embedded import store
 from index.jobs import describe_run, logged_run
 from index.writer import IndexOptions, Progress, known_roots, update, write_engine
 from webui import create_app
@@ -132,7 +133,7 @@ def index_cmd(ctx, paths, rebuild, as_json, strict, jobs, max_size, wait, quiet)
                 progress=reporter, engine=engine,
             )
             logged.summary = summary.to_json()
-    except store.LockTimeout as e:
+    except folder.LockTimeout as e:
         reporter.close()
         click.echo(f"archivist: {e}", err=True)
         sys.exit(EXIT_LOCKED)

@@ -1,7 +1,7 @@
 """The librarians' maintenance commands: check, export, optimize, set-password.
 
 Thin click commands over the same library functions the web console uses
-(`index.check`, `index.export`, `index.health.optimize`, `webui.auth`).
+(`index.check`, `index.export`, `index.embedded.health.optimize`, `webui.auth`).
 `register(group)` adds them to the `archivist` command group; they read the
 index folder from the group's `--index-dir` option exactly as `index` does.
 A problem a librarian can act on is one clear line on stderr and a non-zero
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from index import store
+from index import folder
 
 #: Exit status of `check` when the index cannot be opened at all.
 EXIT_UNOPENABLE = 2
@@ -139,7 +139,7 @@ def optimize(ctx, wait) -> None:
     engine = _write_engine(ctx)
     try:
         result = engine.optimize(timeout)
-    except store.LockTimeout as e:
+    except folder.LockTimeout as e:
         click.echo(f"archivist: {e}", err=True)
         sys.exit(EXIT_LOCKED)
     except FileNotFoundError as e:

@@ -4,18 +4,19 @@ The only place that knows how an article's values are spelled inside the
 index (tags joined by commas, labels by a unit separator, the date as a
 datetime, the `dated` flag, page offsets as a list): `to_document` writes
 them, `from_stored` reads a document's stored fields back as a
-`StoredArticle`, and every reader of stored fields (the search side's hits,
-export, health, check) goes through it, so none of them disagrees.
+`StoredArticle` (`index.article`), and every reader of stored fields (the
+search side's hits and columns, `index.embedded.contents`' export records
+and audit, `index.embedded.health`) goes through it, so none of them
+disagrees.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from index import embedding
 from index.analysis import LanguageText
-from index.article import Article, Tag
+from index.article import Article, StoredArticle, Tag
 
 #: Joins tag labels in the stored `tag_labels` field (never appears in a tag).
 LABEL_SEPARATOR = "\x1f"
@@ -67,29 +68,6 @@ def to_document(article: Article, source_hash: str, vector: bytes | None = None)
 def split_labels(stored: str | None) -> list[str]:
     """The tag labels from a stored `tag_labels` value."""
     return [s for s in (stored or "").split(LABEL_SEPARATOR) if s]
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    """What the index stores of an article, decoded (see `from_stored`).
-
-    `source` is the absolute path of its file (the librarians' side keeps
-    it; readers are shown `search.places`'s form); `tags` pair each key
-    with the label the source spelled.
-    """
-
-    id: str
-    title: str
-    body: str
-    date: dt.date | None
-    tags: tuple[Tag, ...]
-    kind: str | None
-    language: str | None
-    url: str | None
-    publication: str | None
-    author: str | None
-    pages: tuple[int, ...]
-    source: str
 
 
 def from_stored(fields: dict) -> StoredArticle:

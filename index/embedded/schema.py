@@ -3,6 +3,12 @@
 Read it as the index's table definition. The analyzer comes from
 `index.analysis`, so the query side parses text exactly as it was indexed.
 Changing a field here means a rebuild (`archivist index --rebuild`).
+
+Whoosh pickles the schema into every index's table of contents, naming
+each field class by its module path. Archivist's field classes keep the
+name they were first written under (`PICKLED_MODULE`), whichever module
+defines them, so moving code never changes the files on disk: an index
+written by an earlier version opens with this one, and the other way round.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ SCHEMA_VERSION = 5
 #: Prefix of the fields that held the words of a text field as written in
 #: indexes of schema versions 2 to 4 (read only to rebuild such an index).
 SPELL_PREFIX = "spell_"
+#: The module path the field classes are pickled under (their `__module__`):
+#: where they were defined when indexes of schema version 5 were first
+#: written. `index.schema` gives pickle that name and nothing else.
+PICKLED_MODULE = "index.schema"
 
 
 class ArticleText(TEXT):
@@ -47,8 +57,10 @@ class ArticleText(TEXT):
     written (the analyzer's `surface` set) into `spell_<field>` postings.
     New indexes keep no such postings: they were half of all postings, and
     the indexer writes the vocabulary file from the words it reads instead
-    (`index.vocabulary`).
+    (`index.embedded.vocabulary`).
     """
+
+    __module__ = PICKLED_MODULE
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -110,6 +122,8 @@ class Key(ID):
     field makes the same (term, frequency, weight, value) directly.
     """
 
+    __module__ = PICKLED_MODULE
+
     def index(self, value, **kwargs):
         if kwargs or not isinstance(value, str) or type(self.analyzer) is not IDTokenizer:
             return super().index(value, **kwargs)
@@ -126,6 +140,8 @@ class DayColumn(DATETIME):
     `search.embedded.columns`). The stored value and the column are those
     of a `DATETIME`.
     """
+
+    __module__ = PICKLED_MODULE
 
     indexed = False
 

@@ -3,7 +3,7 @@
 A Whoosh index is a list of segments named by its table of contents, and
 a segment can be written by any process that can open the index: only the
 commit, which writes a new table of contents, needs the index's lock. So
-an indexing run with several processes (`index.writer`, `--jobs`) gives
+an indexing run with several processes (`index.embedded.engine`, `--jobs`) gives
 each worker process its own `SegmentWriter` for the documents it parses;
 each writes its segment's files, and the process holding the lock commits
 all the segments at once. Until that commit no segment is part of the
@@ -22,7 +22,7 @@ from whoosh.codec.base import Segment
 from whoosh.index import Index
 from whoosh.writing import SegmentWriter
 
-from index.whoosh_speed import TermPool
+from index.embedded.whoosh_speed import TermPool
 
 
 def segment_writer(ix: Index, limitmb: int) -> SegmentWriter:

@@ -1,4 +1,4 @@
-"""The index directory on disk: generations, the CURRENT pointer, the write lock.
+"""The embedded index on disk: its generations and the CURRENT pointer.
 
 An index directory holds one or more *generations*, each a complete Whoosh
 index in its own folder (`gen-000001`, ...), and a small file `CURRENT`
@@ -8,38 +8,27 @@ atomically); a rebuild writes a whole new generation beside it and then
 replaces `CURRENT` with an atomic rename. Either way a reader, or a crash at
 any instant, sees the last committed index and never a half-written one.
 
-`write_lock` serializes writers across processes with an advisory `flock`,
-which the kernel releases when a process dies, even by `kill -9`.
+The write lock and the folder's JSON side files belong to every engine
+(`index.folder`); the generations are the embedded engine's own.
 
 This module never parses articles or queries; it only knows where things are.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
-import json
 import os
 import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 
-from index.schema import SCHEMA_VERSION, make_schema
+from index.embedded.schema import SCHEMA_VERSION, make_schema
 
 CURRENT = "CURRENT"
 #: Each generation's note of the schema version it was written with.
 VERSION_FILE = "schema-version"
-LOCK = "write.lock"
 GEN_PREFIX = "gen-"
-
-
-class LockTimeout(Exception):
-    """Another process holds the index's write lock for longer than we waited."""
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -118,57 +107,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-@contextlib.contextmanager
-def write_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
-    """Hold the index's exclusive write lock, waiting at most `timeout` seconds.
-
-    Raises `LockTimeout` naming the holder's pid when the wait runs out.
-    """
-    index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + max(0.0, timeout)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
-                    who = f" (pid {holder})" if holder else ""
-                    raise LockTimeout(
-                        f"another indexing run holds the lock on {index_dir}{who}; "
-                        f"waited {timeout:g} s"
-                    ) from None
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the flock
-
-
-def read_json(index_dir: Path, name: str, default):
-    """Read a small JSON side file of the index directory (sources, last run)."""
-    try:
-        return json.loads((Path(index_dir) / name).read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
-        return default
-
-
-def write_json(index_dir: Path, name: str, value) -> None:
-    """Write a small JSON side file atomically."""
-    index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    tmp = index_dir / f".{name}.{os.getpid()}"
-    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False), "utf-8")
-    os.replace(tmp, index_dir / name)
 
 
 def disk_size(index_dir: Path) -> int:

@@ -30,7 +30,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from index.analysis import normalize_word
-from index.document import from_stored
+from index.embedded.document import from_stored
 from index.embedding import VECTOR_BYTES, from_bytes
 from search.lru import LRU
 
@@ -239,6 +239,14 @@ class Columns:
         worked out once per generation (the columns never change)."""
         days = self.day[self.live & (self.day >= 0)]
         return int(days.max()) if len(days) else 0
+
+    @cached_property
+    def tag_words(self) -> list[str]:
+        """Each tag's key reduced to its words (`search.tag_match.words`), for
+        the tag finder; worked out once per generation."""
+        from search.tag_match import words
+
+        return [words(k) for k in self.tag_keys]
 
     @property
     def doc_count_live(self) -> int:

@@ -32,8 +32,8 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from index import embedding
-from index.document import from_stored
-from search import facets, recency
+from index.embedded.document import from_stored
+from search import facets, recency, tag_match
 from search import semantic as semantic_mix
 from search.autocomplete import Completion, CompletionIndex, PerGeneration, completions
 from search.cache import VersionedCache
@@ -372,17 +372,14 @@ class Engine:
             counts = np.bincount(cols.tags_of(docs), minlength=len(cols.tag_keys))
         else:
             counts = np.array([len(d) for d in cols.tag_docs], dtype=np.int64)
-        from index.analysis import normalize_word
-
-        folded = normalize_word(" ".join(prefix.split())) if prefix else ""
+        typed = tag_match.words(prefix)
         found = []
-        for i, f in enumerate(cols.tag_folded):
+        for i, f in enumerate(cols.tag_words):
             if counts[i] == 0:
                 continue
-            if not folded or f.startswith(folded):
-                found.append((0, -int(counts[i]), cols.tag_keys[i], i))
-            elif any(w.startswith(folded) for w in f.split()):
-                found.append((1, -int(counts[i]), cols.tag_keys[i], i))
+            place = tag_match.rank(typed, f)
+            if place is not None:
+                found.append((place, -int(counts[i]), cols.tag_keys[i], i))
         found.sort()
         selected = set(request.tags) if request else set()
         return [

@@ -1,7 +1,7 @@
 """Keeping a Whoosh index open while the indexer replaces it.
 
 The indexer commits new Whoosh generations and swaps whole index folders
-(`index.store`); readers must notice both, never see a half-written one,
+(`index.embedded.store`); readers must notice both, never see a half-written one,
 and never mix two. `Generations` checks at most every `REFRESH_SECONDS`
 (a file read) whether the current generation moved on; on a change it
 opens the new one and builds its `Columns` once, while requests already
@@ -28,8 +28,8 @@ from pathlib import Path
 from whoosh.index import TOC, FileIndex
 from whoosh.searching import Searcher
 
-from index import store
-from index import vocabulary as index_vocabulary
+from index.embedded import store
+from index.embedded import vocabulary as index_vocabulary
 from search.embedded.columns import Columns
 from search.embedded.compiler import Compiler
 from search.vocabulary import Vocabulary

@@ -19,7 +19,8 @@ from collections.abc import Callable
 import numpy as np
 from whoosh.searching import Searcher
 
-from index.document import StoredArticle, from_stored
+from index.article import StoredArticle
+from index.embedded.document import from_stored
 from search import snippets
 from search.embedded.columns import Columns
 from search.results import ArticleView, Hit, HitTag

@@ -27,7 +27,7 @@ import numpy as np
 from whoosh import query
 from whoosh.reading import TermNotFound
 
-from index.schema import TAGS_BOOST, TITLE_BOOST
+from index.embedded.schema import TAGS_BOOST, TITLE_BOOST
 from search.embedded.columns import _US_PER_DAY, SCORED_FIELDS, Columns
 
 K1 = 1.2

@@ -44,7 +44,7 @@ from typesense.exceptions import ObjectNotFound, TypesenseClientError
 from index.typesense_client import TypesenseSettings
 from index.typesense_store import encode_term, serial
 from search import plan as p
-from search import snippets
+from search import snippets, tag_match
 from search.autocomplete import Completion, completions
 from search.languages import language_name
 from search.protocol import ArchiveStats
@@ -67,6 +67,8 @@ from search.typesense.query import (
 )
 
 NOT_INDEXED = "The archive is not indexed yet."
+TOO_COMPLEX = ("This search has more parts than the cluster engine accepts in one filter: "
+               "search with fewer operators or words.")
 #: Typesense answers at most this many hits per page.
 MAX_PER_PAGE = 250
 #: Positions of a search ranked outside `q` (see the module docstring).
@@ -170,6 +172,10 @@ class TypesenseEngine:
         out = []
         for answer in answers["results"]:
             if "error" in answer:
+                if "filter expression is not valid" in str(answer["error"]).lower():
+                    # Typesense 0.24 caps a filter's operands and groups; OR'd words
+                    # are merged (`query._In`), a long chain of ANDs still meets it.
+                    raise TooBroad(TOO_COMPLEX)
                 raise RuntimeError(f"Typesense refused a search: {answer['error']}")
             out.append(answer)
         return out
@@ -482,18 +488,14 @@ class TypesenseEngine:
             if f:
                 params["filter_by"] = f
             counts = archive_mod.pair_labels(a.facet(self._multi([params])[0], "tag_pairs"))[1]
-        from index.analysis import normalize_word
-
-        folded = normalize_word(" ".join(prefix.split())) if prefix else ""
+        typed = tag_match.words(prefix)
         found = []
         for key, count in counts.items():
             if not count:
                 continue
-            label_fold = normalize_word(snap.labels.get(key, key))
-            if not folded or label_fold.startswith(folded):
-                found.append((0, -count, key))
-            elif any(w.startswith(folded) for w in label_fold.split()):
-                found.append((1, -count, key))
+            place = tag_match.rank(typed, tag_match.words(snap.labels.get(key, key)))
+            if place is not None:
+                found.append((place, -count, key))
         found.sort()
         selected = set(request.tags) if request else set()
         return [FacetValue(value=key, label=snap.labels.get(key, key), count=-neg,

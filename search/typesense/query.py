@@ -102,17 +102,60 @@ def value(text: str) -> str:
     return f"`{text}`" if "`" not in text else "`\x00`"
 
 
+class _In(str):
+    """A filter "`field` holds one of `values`", kept apart so that an OR of
+    several of them on one field can be written as one list.
+
+    Typesense 0.24 refuses a filter with more than a few dozen operands or
+    about sixteen parenthesized groups ("Filter expression is not valid"):
+    a pasted paragraph OR'ing 17 words, each "title or body", was refused.
+    Merged, any number of OR'd words is two operands.
+    """
+
+    field: str
+    values: tuple[str, ...]
+
+    @classmethod
+    def of(cls, field: str, values: Iterable[str]) -> _In:
+        values = tuple(dict.fromkeys(values))
+        shown = values[0] if len(values) == 1 else f"[{', '.join(values)}]"
+        made = cls(f"{field}{shown}")
+        made.field, made.values = field, values
+        return made
+
+
+class _AnyOf(str):
+    """An OR of filters that remembers its `_In` operands for further merging."""
+
+    atoms: tuple[_In, ...]
+    rest: tuple[str, ...]
+
+
 def any_of(filters: Iterable[str | None]) -> str:
-    """OR of filters (None: everything); NOTHING when there are none."""
-    parts = []
+    """OR of filters (None: everything); NOTHING when there are none. OR'd
+    value lists on the same field become one list (see `_In`)."""
+    by_field: dict[str, list[str]] = {}
+    rest: list[str] = []
     for f in filters:
         if f is None:
             return None  # type: ignore[return-value]
-        if f != NOTHING and f not in parts:
-            parts.append(f)
+        if f == NOTHING:
+            continue
+        atoms = [f] if isinstance(f, _In) else list(getattr(f, "atoms", ()))
+        for atom in atoms:
+            by_field.setdefault(atom.field, []).extend(atom.values)
+        for other in (() if isinstance(f, _In) else getattr(f, "rest", (f,))):
+            if other not in rest:
+                rest.append(other)
+    merged = [_In.of(field, values) for field, values in by_field.items()]
+    parts = [*merged, *rest]
     if not parts:
         return NOTHING
-    return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
+    if len(parts) == 1:
+        return parts[0]
+    made = _AnyOf("(" + " || ".join(parts) + ")")
+    made.atoms, made.rest = tuple(merged), tuple(rest)
+    return made
 
 
 def all_of(filters: Iterable[str | None]) -> str | None:
@@ -133,17 +176,15 @@ def id_filter(ids: Iterable[str]) -> str:
 
 def term_filter(fields: Iterable[str], terms: Iterable[str]) -> str:
     """Articles holding any of `terms` in any of the text `fields`."""
-    encoded = list(dict.fromkeys(encode_term(t) for t in terms))
+    encoded = [value(t) for t in dict.fromkeys(encode_term(t) for t in terms)]
     if not encoded:
         return NOTHING
-    shown = (value(encoded[0]) if len(encoded) == 1
-             else f"[{', '.join(value(t) for t in encoded)}]")
-    return any_of(f"{TERM_FIELDS[f]}:{shown}" for f in fields if f in TERM_FIELDS)
+    return any_of(_In.of(f"{TERM_FIELDS[f]}:", encoded) for f in fields if f in TERM_FIELDS)
 
 
 def tag_filter(keys: Iterable[str]) -> str:
     keys = sorted(set(keys))
-    return f"tags:=[{', '.join(value(k) for k in keys)}]" if keys else NOTHING
+    return _In.of("tags:=", [value(k) for k in keys]) if keys else NOTHING
 
 
 #: `ids(filter_by, q, query_by)` → the ids of the articles matching, or raises TooBroad.

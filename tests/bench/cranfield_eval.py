@@ -69,7 +69,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.schema import SCHEMA_VERSION
+from index.embedded.schema import SCHEMA_VERSION
 from tests.bench.search_bench import STOP_WORDS, fts_match, machine
 from tests.servers import free_port, start_archivist, stop_process
 

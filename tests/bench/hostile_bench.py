@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from index.schema import SCHEMA_VERSION
+from index.embedded.schema import SCHEMA_VERSION
 from tests.bench import reuters
 from tests.bench.loadtest import load_average, percentile
 from tests.corpus import write_corpus
