@@ -324,8 +324,10 @@ class WriteEngine(Protocol):
     def rebuild_reason(self) -> str | None:
         """Why the existing index cannot take an incremental run, if it cannot."""
 
-    def indexed(self) -> IndexedState:
-        """The state: source -> file hash and articles."""
+    def indexed(self, lock_timeout: float | None = None) -> IndexedState:
+        """The state: source -> file hash and articles. An engine whose
+        writers may run on several machines takes its shared write lock here,
+        waiting at most `lock_timeout` seconds (None: its own default)."""
 
     def begin(self, fresh: bool, options, before: IndexedState) -> WriteBatch:
         """Start a run's writes (`fresh`: into a new, empty index swapped in at

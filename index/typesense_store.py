@@ -766,14 +766,14 @@ class TypesenseWriteEngine:
                     "rebuilt")
         return None
 
-    def indexed(self) -> IndexedState:
+    def indexed(self, lock_timeout: float | None = None) -> IndexedState:
         """key -> the file's hash and its articles, read from every document.
 
         A run reads this first, so the cluster's write lock is taken here
         (waiting `lock_timeout`), and let go when the run's batch commits or
         is abandoned: the state a run plans from is the state it writes over.
         """
-        self._hold(self.lock_timeout)
+        self._hold(self.lock_timeout if lock_timeout is None else lock_timeout)
         return self.state()
 
     def state(self) -> IndexedState:

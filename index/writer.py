@@ -254,7 +254,7 @@ def _run(
     if reason is not None:
         rebuild = summary.rebuilt = True
         summary.rebuilt_because = reason
-    before = engine.indexed() if exists else {}
+    before = engine.indexed(options.lock_timeout) if exists else {}
     if rebuild:
         # Everything not under the rebuilt roots is dropped with the old index.
         roots = sorted(set(roots) | set(known_roots(index_dir)))

@@ -16,9 +16,7 @@ is asserted: relevance order is the engine's own (BM25F with meaning vectors
 in Whoosh, text match in Typesense), so a relevance sort is checked for
 holding the right articles in a stable order and a question for its top hit
 having the most of its words; "why this result" exists in Whoosh only, so it
-is an xfail on Typesense. A Whoosh run that changes nothing still moves the
-version token (harmless to correctness, costly to the answer cache): an
-xfail on Whoosh that names it.
+is an xfail on Typesense.
 """
 
 from __future__ import annotations
@@ -622,11 +620,6 @@ def test_a_run_that_changes_nothing_keeps_the_version(request, tmp_path, name):
         before = e.version()
         assert _index(config, folder).line().startswith("added 0, updated 0, unchanged 4")
         time.sleep(0.6)  # longer than the Whoosh engine waits before looking again
-        if name == "whoosh" and e.version() != before:
-            pytest.xfail("a Whoosh run that changes nothing still commits (_WhooshBatch.commit in "
-                         "index/embedded/engine.py calls writer.commit() unconditionally): the "
-                         "TOC generation and so the version token move, and the answer cache "
-                         "is emptied for nothing")
         assert e.version() == before
         e.close()
     finally:

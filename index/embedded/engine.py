@@ -97,7 +97,8 @@ class WhooshWriteEngine:
                     f"Archivist writes version {SCHEMA_VERSION}, so it was rebuilt")
         return None
 
-    def indexed(self) -> IndexedState:
+    def indexed(self, lock_timeout: float | None = None) -> IndexedState:
+        # One machine's index: the index folder's lock, taken by the run, is enough.
         return contents.indexed_state(self.index_dir)
 
     def begin(self, fresh: bool, options: IndexOptions,
@@ -135,6 +136,9 @@ class _WhooshBatch:
         self.workers: _Workers | None = None
         self.written: list = []
         self.vocabulary: VocabularyData | None = None
+        #: Whether anything was added or deleted: a run that changed nothing
+        #: commits nothing, so the index's version (and readers' caches) stay.
+        self.touched = False
 
     def write_in_workers(self, found: list[FoundFile],
                          decide: Callable[[Parsed | None], FileChanges],
@@ -144,16 +148,24 @@ class _WhooshBatch:
 
     def apply(self, parsed: Parsed, changes: FileChanges) -> None:
         writer = self.writer
+        self.touched = self.touched or bool(changes.deleted or changes.added)
         for src in changes.deleted:
             writer.delete_by_term("source", src)
         for i in changes.added:
             writer.add_document(**_document(parsed, i))
 
     def remove(self, sources: Sequence[str]) -> None:
+        self.touched = self.touched or bool(sources)
         for src in sources:
             self.writer.delete_by_term("source", src)
 
     def commit(self, words: set[str], changed: bool) -> int:
+        if self.gen is None and not self.touched:
+            # Nothing to write into the current generation: leave it as it is.
+            self.writer.cancel()
+            _write_vocabulary(store.current_generation(self.index_dir), self.ix, changed=False)
+            with self.ix.searcher() as s:
+                return s.doc_count()
         if self.workers is not None:
             segments.commit(self.writer, self.written)
         else:
