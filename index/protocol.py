@@ -329,6 +329,10 @@ class WriteEngine(Protocol):
         writers may run on several machines takes its shared write lock here,
         waiting at most `lock_timeout` seconds (None: its own default)."""
 
+    def state(self) -> IndexedState:
+        """The same state as `indexed`, without taking any lock: for a
+        preview (the upload dry run, the console's sources), never for a run."""
+
     def begin(self, fresh: bool, options, before: IndexedState) -> WriteBatch:
         """Start a run's writes (`fresh`: into a new, empty index swapped in at
         commit; `before`: the state the run planned against)."""

@@ -6,7 +6,9 @@ number of files, bytes per file), unpacks the zips, and gives every file a
 safe relative name; whatever it cannot accept is listed in `refused` with a
 reason a librarian can act on, and an upload that breaks a whole-upload
 limit raises `UploadRefused`. `dry_run` tells what indexing the files would
-change, without writing anything; `save` writes them into the folder.
+change, without writing anything, by asking the engine the articles go to
+(the embedded index, or a cluster's state by source key); `save` writes
+them into the folder.
 
 The rules that keep a hostile upload harmless:
 
@@ -57,17 +59,20 @@ import time
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from werkzeug.utils import secure_filename
 
 from index.article import ReadError, SourceText
 from index.embedded.contents import Lookup
+from index.embedded.engine import WhooshWriteEngine
 from index.folder import read_json, write_json
 from index.formats import EXTENSIONS, detect, reader_for
+from index.protocol import IndexedState, WriteEngine
 from index.sources import DEFAULT_MAX_BYTES, FoundFile, file_hash, load, source_key, source_names
 from index.writer import count_change, source_names_for
 
@@ -664,9 +669,58 @@ def _relative_parts(relative: str) -> list[str]:
 # -- what would change -----------------------------------------------------------------
 
 
+class ArticleLookup(Protocol):
+    """The two questions a dry run asks the engine, with sources named as its state names them."""
+
+    def articles_of(self, source: str) -> dict[str, str]:
+        """id -> content hash of the articles the engine holds from `source`."""
+
+    def source_of(self, article_id: str) -> str | None:
+        """The source that holds the article `article_id`, if one does."""
+
+
+class StateLookup:
+    """`ArticleLookup` answered from an engine's whole indexed state.
+
+    For an engine with no cheaper way to ask (a cluster): its state is read
+    once per dry run, the same state an indexing run plans from.
+    """
+
+    def __init__(self, state: IndexedState) -> None:
+        self._state = state
+        self._owner = {aid: src for src, held in state.items() for aid in held.articles}
+
+    def articles_of(self, source: str) -> dict[str, str]:
+        held = self._state.get(source)
+        return dict(held.articles) if held is not None else {}
+
+    def source_of(self, article_id: str) -> str | None:
+        return self._owner.get(article_id)
+
+
+@contextmanager
+def _lookup(index_dir: Path, engine: WriteEngine | None) -> Iterator[ArticleLookup]:
+    """What `engine` (default: the Whoosh index in `index_dir`) holds, to ask from."""
+    if engine is None or isinstance(engine, WhooshWriteEngine):
+        # The embedded index answers each question from its columns, without
+        # reading the whole state.
+        with Lookup(engine.index_dir if engine is not None else index_dir) as lookup:
+            yield lookup
+        return
+    # `state`, not `indexed`: a preview must never take (or wait for) the
+    # cluster's write lock that an indexing run holds.
+    yield StateLookup(engine.state())
+
+
 def dry_run(index_dir: Path, folder: Path, prepared: Prepared,
-            max_bytes: int = DEFAULT_MAX_BYTES) -> DryRun:
-    """What indexing `prepared` in `folder` would change; nothing is written."""
+            max_bytes: int = DEFAULT_MAX_BYTES, engine: WriteEngine | None = None) -> DryRun:
+    """What indexing `prepared` in `folder` would change; nothing is written.
+
+    `engine` is where the articles go (`index.writer.write_engine`; default:
+    the Whoosh index in `index_dir`); it is asked through `state()`, which
+    reads the indexed state without the write lock. `index_dir`
+    keeps the known source folders either way, which name the files' keys.
+    """
     report = DryRun(folder=str(folder), refused=list(prepared.refused),
                     refused_more=prepared.refused_more)
     # Keyed as the run that indexes the folder keys its files, so ids agree.
@@ -674,7 +728,8 @@ def dry_run(index_dir: Path, folder: Path, prepared: Prepared,
     names = source_names_for(index_dir, [root])
     if root not in names:  # a folder made by the first upload into it
         names = source_names([*names, root])
-    with Lookup(index_dir) as lookup, \
+    keyed = engine is not None and engine.keyed
+    with _lookup(index_dir, engine) as lookup, \
             tempfile.TemporaryDirectory(prefix="archivist-dry-") as scratch:
         for n, f in enumerate(prepared.files):
             try:
@@ -682,20 +737,22 @@ def dry_run(index_dir: Path, folder: Path, prepared: Prepared,
             except ValueError as e:
                 report.refused.append(Refused(f.origin, str(e)))
                 continue
-            report.files.append(_plan_one(f, dest, lookup, Path(scratch) / str(n),
-                                          max_bytes, source_key(str(dest), names) or ""))
+            key = source_key(str(dest), names) or ""
+            report.files.append(_plan_one(f, dest, lookup, Path(scratch) / str(n), max_bytes,
+                                          key, source=key if keyed else str(dest)))
     return report
 
 
-def _plan_one(f: UploadedFile, dest: Path, lookup: Lookup, scratch: Path, max_bytes: int,
-              key: str = "") -> FilePlan:
+def _plan_one(f: UploadedFile, dest: Path, lookup: ArticleLookup, scratch: Path, max_bytes: int,
+              key: str, source: str) -> FilePlan:
+    """One file's plan; `key` makes its articles' ids, `source` names it in the lookup."""
     if dest.is_file():
         same = file_hash(dest.read_bytes()) == file_hash(f.data)
         action = "same" if same else "replace"
     else:
         action = "new"
     plan = FilePlan(f.name, str(dest), action)
-    before = lookup.articles_of(str(dest))
+    before = lookup.articles_of(source)
     scratch.mkdir()
     tmp = scratch / dest.name
     tmp.write_bytes(f.data)
@@ -712,7 +769,7 @@ def _plan_one(f: UploadedFile, dest: Path, lookup: Lookup, scratch: Path, max_by
             plan.failures.append(f"line {item.line}: {item.reason}" if item.line else item.reason)
             continue
         owner = lookup.source_of(item.id)
-        if owner is not None and owner != str(dest):
+        if owner is not None and owner != source:
             plan.failures.append(f"duplicate id {item.id!r}, already used by {owner}")
             continue
         seen.add(item.id)

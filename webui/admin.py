@@ -459,7 +459,18 @@ def upload_review(token: str):
                         "indexed, cancelled, or kept too long. Upload the files again.", 404,
                         upload=url_for("admin.upload_form"))
     folder, prepared = staged
-    report = upload.dry_run(_index_dir(), folder, prepared, _options().max_bytes)
+    try:
+        # Asked of the engine the files would be indexed into, as the run would key them.
+        report = upload.dry_run(_index_dir(), folder, prepared, _options().max_bytes,
+                                engine=_engine())
+    except _CLUSTER_ERRORS as e:
+        if not _on_cluster():
+            raise
+        current_app.logger.exception("the cluster did not answer")
+        return _message("The cluster does not answer",
+                        f"What this upload would change cannot be told: the archive's Typesense "
+                        f"cluster could not be read ({e}). The upload is kept: reload this page "
+                        "once its nodes are running.", 503)
     refused, more = present.bounded(report.refused, report.refused_more)
     return render_template("admin/dry_run.html", active="upload", report=report, token=token,
                            total_bytes=upload.human_size(prepared.total_bytes),

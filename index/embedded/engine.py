@@ -101,6 +101,9 @@ class WhooshWriteEngine:
         # One machine's index: the index folder's lock, taken by the run, is enough.
         return contents.indexed_state(self.index_dir)
 
+    def state(self) -> IndexedState:
+        return contents.indexed_state(self.index_dir)
+
     def begin(self, fresh: bool, options: IndexOptions,
               before: IndexedState | None = None) -> _WhooshBatch:
         return _WhooshBatch(self.index_dir, fresh, options)
