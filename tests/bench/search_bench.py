@@ -57,7 +57,7 @@ import whoosh
 
 from index.article import Article
 from index.formats import pagedump
-from index.schema import SCHEMA_VERSION
+from index.embedded.schema import SCHEMA_VERSION
 from index.sources import load, walk
 from index.writer import IndexOptions, update
 from search.embedded.engine import Engine
