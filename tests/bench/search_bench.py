@@ -56,8 +56,8 @@ from pathlib import Path
 import whoosh
 
 from index.article import Article
-from index.formats import pagedump
 from index.embedded.schema import SCHEMA_VERSION
+from index.formats import pagedump
 from index.sources import load, walk
 from index.writer import IndexOptions, update
 from search.embedded.engine import Engine
