@@ -223,7 +223,6 @@ def test_a_write_changes_the_version_token_and_it_never_goes_back(typesense_clus
         time.sleep(0.05)  # the first write's serial reaches the home node
     before = engine.version()
     upsert_articles(client, name, [article])  # same count, new version
-    written = serial(client, name)
     seen = []
     began = time.monotonic()
     while time.monotonic() - began < 2.0:  # four times a follower's lag
@@ -233,6 +232,9 @@ def test_a_write_changes_the_version_token_and_it_never_goes_back(typesense_clus
     assert changed, f"the token never changed from {before}"
     # A write moves the serial when it begins and when it ends, so the token may
     # change twice; what it must never do is go back, and it settles at the end.
+    # Read after the loop: by then every node has applied the write's last serial
+    # (read at once, a follower could still answer with the serial of its start).
+    written = serial(client, name)
     serials = [int(v.rsplit(":", 1)[1]) for v in [before, *seen]]
     assert serials == sorted(serials), f"the token went back: {serials}"
     assert serials[-1] == written > 0
