@@ -39,7 +39,14 @@ import threading
 import time
 
 import typesense
-from typesense.exceptions import ObjectNotFound, TypesenseClientError
+from typesense.exceptions import (
+    InvalidParameter,
+    ObjectNotFound,
+    ObjectUnprocessable,
+    RequestForbidden,
+    RequestMalformed,
+    RequestUnauthorized,
+)
 
 from index.typesense_client import TypesenseSettings
 from index.typesense_store import encode_term, serial
@@ -96,6 +103,48 @@ def pinned_config(settings: TypesenseSettings, home: int = 0) -> dict:
     return config
 
 
+#: Seconds one read keeps trying while the cluster cannot answer (a node down,
+#: an election: 6-16 s on this project's machines), before the reader gets an
+#: error; with no answer sooner, a request costs at most this long.
+READ_PATIENCE = 20.0
+_RETRY_PAUSE = 0.25
+
+
+class Refused(RuntimeError):
+    """The cluster answered that a search is wrong (not that it is busy)."""
+
+
+class _Busy(RuntimeError):
+    """A node answered a search with "not ready" (it lost its leader)."""
+
+
+#: Answers that trying again cannot change.
+_FINAL = (ObjectNotFound, RequestMalformed, RequestUnauthorized, RequestForbidden,
+          InvalidParameter, ObjectUnprocessable, Refused, TooBroad)
+
+
+def patiently(call):
+    """`call()`, tried again every `_RETRY_PAUSE` s while the cluster cannot
+    answer, for at most `READ_PATIENCE` s.
+
+    The client already moves to the next node after a failure, five times,
+    0.2 s apart; that rides out a dead node but not an election, during
+    which the remaining nodes may answer "not ready" for several seconds.
+    A reader waits through that rather than being told the archive is
+    empty or failing.
+    """
+    deadline = time.monotonic() + READ_PATIENCE
+    while True:
+        try:
+            return call()
+        except _FINAL:
+            raise
+        except Exception:  # noqa: BLE001  connection errors, 5xx, timeouts: the cluster is busy
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_RETRY_PAUSE)
+
+
 class TypesenseEngine:
     """Answers readers from the cluster that `settings` name."""
 
@@ -114,9 +163,12 @@ class TypesenseEngine:
 
     def _collection(self) -> dict | None:
         try:
-            return self.client.collections[self.name].retrieve()
-        except (ObjectNotFound, TypesenseClientError):
+            return patiently(self.client.collections[self.name].retrieve)
+        except ObjectNotFound:
             return None
+
+    def _serial(self, name: str) -> int:
+        return patiently(lambda: serial(self.client, name))
 
     def version(self) -> str | None:
         """The collection's own name (an alias resolved), its document count and
@@ -124,20 +176,24 @@ class TypesenseEngine:
         info = self._collection()
         if not info or not info.get("num_documents"):
             return None
-        return f"{info['name']}:{info['num_documents']}:{serial(self.client, info['name'])}"
+        return f"{info['name']}:{info['num_documents']}:{self._serial(info['name'])}"
 
     def _archive(self) -> archive_mod.Snapshot | None:
         """The words, tags and languages of the archive now (one per version)."""
         info = self._collection()
         if not info or not info.get("num_documents"):
             return None
-        token = f"{info['name']}:{info['num_documents']}:{serial(self.client, info['name'])}"
+        token = f"{info['name']}:{info['num_documents']}:{self._serial(info['name'])}"
         if self._snapshot[0] == token:
             return self._snapshot[1]
         with self._lock:
             if self._snapshot[0] != token:
                 documents = self.client.collections[self.name].documents
-                snap = archive_mod.load(lambda s: self._multi([s])[0], documents.export,
+
+                def export(*args, **kwargs):
+                    return patiently(lambda: documents.export(*args, **kwargs))
+
+                snap = archive_mod.load(lambda s: self._multi([s])[0], export,
                                         int(info["num_documents"]))
                 fields = {f["name"] for f in info.get("fields", [])}
                 self._snapshot = (token, snap)
@@ -166,17 +222,23 @@ class TypesenseEngine:
                             undated=undated["found"])
 
     def _multi(self, searches: list[dict]) -> list[dict]:
+        return patiently(lambda: self._multi_once(searches))
+
+    def _multi_once(self, searches: list[dict]) -> list[dict]:
         answers = self.client.multi_search.perform(
             {"searches": [{"collection": self.name, "query_by": "title_terms", **s}
                           for s in searches]}, {})
         out = []
         for answer in answers["results"]:
             if "error" in answer:
-                if "filter expression is not valid" in str(answer["error"]).lower():
+                error = str(answer["error"])
+                if "filter expression is not valid" in error.lower():
                     # Typesense 0.24 caps a filter's operands and groups; OR'd words
                     # are merged (`query._In`), a long chain of ANDs still meets it.
                     raise TooBroad(TOO_COMPLEX)
-                raise RuntimeError(f"Typesense refused a search: {answer['error']}")
+                if int(answer.get("code") or 0) >= 500 or "not ready" in error.lower():
+                    raise _Busy(error)
+                raise Refused(f"Typesense refused a search: {error}")
             out.append(answer)
         return out
 
@@ -397,8 +459,8 @@ class TypesenseEngine:
 
     def _doc(self, article_id: str) -> dict | None:
         try:
-            return self.client.collections[self.name].documents[str(article_id)].retrieve()
-        except (ObjectNotFound, TypesenseClientError):
+            return patiently(self.client.collections[self.name].documents[str(article_id)].retrieve)
+        except (ObjectNotFound, RequestMalformed):
             return None
 
     def get(self, article_id: str, q: str | None = None) -> ArticleView | None:
