@@ -14,6 +14,7 @@ Nothing here parses article files or answers searches.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,24 +69,32 @@ def health(index_dir: Path, top: int = 15) -> Health:
     """The health figures of the index in `index_dir` (all zero when there is none)."""
     index_dir = Path(index_dir)
     report = Health()
-    last = folder.read_json(index_dir, LAST_RUN_FILE, None)
-    if isinstance(last, dict):
-        report.last_run = last
-        report.last_failures = [
-            Failure(f.get("path", ""), f.get("reason", ""), f.get("line"))
-            for f in last.get("failures", []) if isinstance(f, dict)
-        ]
+    read_last_run(report, index_dir)
     from index.embedded.health import index_figures
 
     index_figures(index_dir, report, top)
     return report
 
 
-def sources_overview(index_dir: Path, configured: list[str]) -> list[SourceInfo]:
+def read_last_run(report: Health, index_dir: Path) -> None:
+    """Fill `report`'s last run and its failures from the summary every
+    indexing run leaves in `index_dir` (whatever the engine)."""
+    last = folder.read_json(Path(index_dir), LAST_RUN_FILE, None)
+    if isinstance(last, dict):
+        report.last_run = last
+        report.last_failures = [
+            Failure(f.get("path", ""), f.get("reason", ""), f.get("line"))
+            for f in last.get("failures", []) if isinstance(f, dict)
+        ]
+
+
+def sources_overview(index_dir: Path, configured: list[str],
+                     count_under: Callable[[str], int] | None = None) -> list[SourceInfo]:
     """The configured source folders, then any other folder earlier runs indexed.
 
     Each comes with the number of indexed articles whose file lies under it
-    and the time of the last run that indexed it.
+    (`count_under(folder path)`; default: counted in the embedded index) and
+    the time of the last run that indexed it.
     """
     index_dir = Path(index_dir)
     runs = folder.read_json(index_dir, SOURCES_FILE, {}).get("roots", {})
@@ -94,16 +103,26 @@ def sources_overview(index_dir: Path, configured: list[str]) -> list[SourceInfo]
         paths.setdefault(str(Path(p).expanduser().resolve()), True)
     for p in known_roots(index_dir):
         paths.setdefault(p, False)
-    from index.embedded.contents import articles_per_source
-
-    per_source = articles_per_source(index_dir)
+    if count_under is None:
+        count_under = _embedded_counter(index_dir)
     infos = []
     for path, is_configured in paths.items():
-        prefix = path.rstrip(os.sep) + os.sep
-        count = sum(n for src, n in per_source.items() if src == path or src.startswith(prefix))
         p = Path(path)
         infos.append(SourceInfo(
             path=path, configured=is_configured, exists=p.exists(), is_dir=p.is_dir(),
-            articles=count, last_run=(runs.get(path) or {}).get("last_run"),
+            articles=count_under(path), last_run=(runs.get(path) or {}).get("last_run"),
         ))
     return infos
+
+
+def _embedded_counter(index_dir: Path) -> Callable[[str], int]:
+    """Articles under a folder, from the embedded index's per-file counts."""
+    from index.embedded.contents import articles_per_source
+
+    per_source = articles_per_source(index_dir)
+
+    def count(path: str) -> int:
+        prefix = path.rstrip(os.sep) + os.sep
+        return sum(n for src, n in per_source.items() if src == path or src.startswith(prefix))
+
+    return count

@@ -24,11 +24,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index import folder
+from index import health as index_health
 from index.health import Count, Health, SourceInfo
-from index.protocol import Failure
 from index.typesense_store import TAG_PAIR, TypesenseWriteEngine, serial, serial_at
-from index.writer import LAST_RUN_FILE, SOURCES_FILE, known_roots, recorded_source_names
+from index.writer import recorded_source_names
 
 #: Facet values asked for: every year and every tag of an archive.
 MAX_FACET_VALUES = 10_000
@@ -59,7 +58,7 @@ def health(engine: TypesenseWriteEngine, index_dir: Path, top: int = 15) -> Clus
     """The health figures of the archive `engine` writes (zero when there is
     none yet); the last run is read from `index_dir`, where runs record it."""
     report = ClusterHealth()
-    _last_run(report, Path(index_dir))
+    index_health.read_last_run(report, Path(index_dir))
     target = engine.target()
     if target is None:
         return report
@@ -105,38 +104,17 @@ def health(engine: TypesenseWriteEngine, index_dir: Path, top: int = 15) -> Clus
 
 def sources_overview(engine: TypesenseWriteEngine, index_dir: Path,
                      configured: list[str]) -> list[SourceInfo]:
-    """The configured source folders, then any other folder earlier runs
-    indexed, each with the articles the cluster holds from files under it
-    (as `index.health.sources_overview` for the embedded index)."""
-    index_dir = Path(index_dir)
-    runs = folder.read_json(index_dir, SOURCES_FILE, {}).get("roots", {})
-    paths: dict[str, bool] = {}
-    for p in configured:
-        paths.setdefault(str(Path(p).expanduser().resolve()), True)
-    for p in known_roots(index_dir):
-        paths.setdefault(p, False)
+    """`index.health.sources_overview`, the articles under each folder counted
+    from what the cluster holds (its state is keyed by source name)."""
     per_key = {key: len(f.articles) for key, f in engine.state().items()}
-    names = recorded_source_names(index_dir)
-    infos = []
-    for path, is_configured in paths.items():
+    names = recorded_source_names(Path(index_dir))
+
+    def count(path: str) -> int:
         name = names.get(path)
-        count = 0
-        if name is not None:
-            # A file given as a root is keyed `name/<its file name>`, a folder `name/...`.
-            prefix = name + "/"
-            count = sum(n for key, n in per_key.items() if key.startswith(prefix))
-        p = Path(path)
-        infos.append(SourceInfo(
-            path=path, configured=is_configured, exists=p.exists(), is_dir=p.is_dir(),
-            articles=count, last_run=(runs.get(path) or {}).get("last_run")))
-    return infos
+        if name is None:
+            return 0
+        # A file given as a root is keyed `name/<its file name>`, a folder `name/...`.
+        return sum(n for key, n in per_key.items() if key.startswith(name + "/"))
 
-
-def _last_run(report: Health, index_dir: Path) -> None:
-    last = folder.read_json(index_dir, LAST_RUN_FILE, None)
-    if isinstance(last, dict):
-        report.last_run = last
-        report.last_failures = [
-            Failure(f.get("path", ""), f.get("reason", ""), f.get("line"))
-            for f in last.get("failures", []) if isinstance(f, dict)]
+    return index_health.sources_overview(index_dir, configured, count)
 

@@ -383,37 +383,35 @@ def wait_replicated(nodes: Sequence[str], name: str, count: int, api_key: str,
         time.sleep(0.1)
 
 
-def _count(node: str, name: str, api_key: str) -> int | None:
-    request = urllib.request.Request(f"{node.rstrip('/')}/collections/{name}",
+def _at_node(node: str, path: str, api_key: str, key: str):
+    """Field `key` of what one node answers to `GET path`, asked of that node
+    alone (the client would move to another); None when it cannot say."""
+    request = urllib.request.Request(f"{node.rstrip('/')}{path}",
                                      headers={"X-TYPESENSE-API-KEY": api_key})
     try:
         with urllib.request.urlopen(request, timeout=2.0) as answer:
-            return int(json.load(answer)["num_documents"])
+            return json.load(answer)[key]
     except (OSError, ValueError, KeyError):
         return None
+
+
+def _count(node: str, name: str, api_key: str) -> int | None:
+    """How many documents one node holds in `name`."""
+    found = _at_node(node, f"/collections/{name}", api_key, "num_documents")
+    return None if found is None else int(found)
 
 
 def serial_at(node: str, name: str, api_key: str) -> int | None:
     """The write serial of `name` as one node has applied it."""
-    request = urllib.request.Request(
-        f"{node.rstrip('/')}/collections/{meta_name(name)}/documents/{_META_ID}",
-        headers={"X-TYPESENSE-API-KEY": api_key})
-    try:
-        with urllib.request.urlopen(request, timeout=2.0) as answer:
-            return int(json.load(answer)["serial"])
-    except (OSError, ValueError, KeyError):
-        return None
+    found = _at_node(node, f"/collections/{meta_name(name)}/documents/{_META_ID}", api_key,
+                     "serial")
+    return None if found is None else int(found)
 
 
 def _alias_at(node: str, name: str, api_key: str) -> str | None:
     """The collection the alias `name` points to on one node (None: no such alias)."""
-    request = urllib.request.Request(f"{node.rstrip('/')}/aliases/{name}",
-                                     headers={"X-TYPESENSE-API-KEY": api_key})
-    try:
-        with urllib.request.urlopen(request, timeout=2.0) as answer:
-            return str(json.load(answer)["collection_name"])
-    except (OSError, ValueError, KeyError):
-        return None
+    found = _at_node(node, f"/aliases/{name}", api_key, "collection_name")
+    return None if found is None else str(found)
 
 
 # -- the archive's vocabulary, kept in the side collection ----------------------------------

@@ -365,3 +365,15 @@ def fresh_collection(cluster: Cluster, name: str):
             pass
     ensure_collection(client, name)
     return client
+
+
+_collections = iter(range(1_000_000))
+
+
+def fresh_settings(cluster: Cluster, prefix: str):
+    """Archivist's settings for `cluster` and a collection name no other test
+    (in this run or an earlier one on the same cluster data) has used."""
+    from index.typesense_client import TypesenseSettings
+
+    return TypesenseSettings(nodes=tuple(n.url for n in cluster.nodes), api_key=cluster.api_key,
+                             collection=f"{prefix}{next(_collections)}_{int(time.time())}")

@@ -40,19 +40,17 @@ from index.writer import IndexOptions, update
 from search.request import SearchRequest
 from search.typesense import TypesenseEngine
 from search.typesense import archive as archive_mod
+from tests.cluster import fresh_settings
 from tests.console_fixtures import make_console, sign_in, start_reindex, wait_for_job
 from tests.webui_fixtures import parse_html
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:typesense.*")
 SAMPLE = Path(__file__).resolve().parents[1] / "index" / "sample_archive"
-_names = iter(range(1000))
 
 
 @pytest.fixture
 def settings(typesense_cluster) -> TypesenseSettings:
-    return TypesenseSettings(nodes=tuple(n.url for n in typesense_cluster.nodes),
-                             api_key=typesense_cluster.api_key,
-                             collection=f"con{next(_names)}_{int(time.time())}")
+    return fresh_settings(typesense_cluster, "con")
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from index.sources import load, walk
 from index.typesense_client import TypesenseSettings
 from index.typesense_store import TypesenseWriteEngine, serial
 from index.writer import update
+from tests.cluster import fresh_settings
 from webui.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:typesense.*")
@@ -98,15 +99,12 @@ def test_an_archive_moved_within_its_source_keeps_its_ids():
 # -- the cluster -------------------------------------------------------------------------------
 
 
-_names = iter(range(1000))
 
 
 @pytest.fixture
 def settings(typesense_cluster) -> TypesenseSettings:
     """Settings for a collection name no other test uses."""
-    return TypesenseSettings(nodes=tuple(n.url for n in typesense_cluster.nodes),
-                             api_key=typesense_cluster.api_key,
-                             collection=f"ix{next(_names)}_{int(time.time())}")
+    return fresh_settings(typesense_cluster, "ix")
 
 
 @pytest.fixture

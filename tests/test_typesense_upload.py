@@ -27,6 +27,7 @@ from index.sources import load, walk
 from index.typesense_client import TypesenseSettings
 from index.typesense_store import ClusterLock, TypesenseWriteEngine
 from index.writer import update
+from tests.cluster import fresh_settings
 from tests.console_fixtures import (
     figure,
     make_console,
@@ -38,15 +39,12 @@ from tests.console_fixtures import (
 from tests.webui_fixtures import parse_html
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:typesense.*")
-_names = iter(range(1000))
 FIGURES = ("added", "updated", "unchanged", "removed", "failed")
 
 
 @pytest.fixture
 def settings(typesense_cluster) -> TypesenseSettings:
-    return TypesenseSettings(nodes=tuple(n.url for n in typesense_cluster.nodes),
-                             api_key=typesense_cluster.api_key,
-                             collection=f"upl{next(_names)}_{int(time.time())}")
+    return fresh_settings(typesense_cluster, "upl")
 
 
 def cluster_config(settings: TypesenseSettings) -> dict:
