@@ -102,6 +102,10 @@ class CachedEngine:
         self._answers = VersionedCache(size)
 
     @property
+    def explains(self) -> bool:
+        return self.engine.explains
+
+    @property
     def cache_hits(self) -> int:
         """Answers served from the cache since the engine started."""
         return self._answers.hits

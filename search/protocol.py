@@ -54,6 +54,11 @@ class ReadEngine(Protocol):
     anything a reader typed; an engine with nothing indexed answers with
     nothing found (and says so in `SearchResults.messages`)."""
 
+    #: Whether `run(..., explain=True)` can say "why this result"; an engine
+    #: that cannot says so in its messages when asked, so the page (which
+    #: would ask on every search) only asks an engine that can.
+    explains: bool
+
     def version(self) -> str | None:
         """A token that changes whenever the answers may change (a new index
         generation, a commit); None when nothing is indexed."""

@@ -442,3 +442,23 @@ def test_readers_through_archivist_serve_ride_out_the_leaders_death(typesense_cl
 
 def elapsed(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds == seconds else "not seen"
+
+
+def test_the_page_does_not_ask_the_cluster_for_explanations(typesense_cluster, engines,
+                                                            tmp_path):
+    """The results page asks for "why this result" on every search; an engine
+    that cannot explain is not asked there (no note on every page), while an
+    API caller who asks explicitly is told."""
+    from tests.console_fixtures import make_app
+
+    app = make_app(tmp_path, [], None, ENGINE="typesense", TYPESENSE_COLLECTION=NAME,
+                   TYPESENSE_API_KEY=typesense_cluster.api_key,
+                   TYPESENSE_NODES=",".join(n.url for n in typesense_cluster.nodes))
+    client = app.test_client()
+    page = client.get("/?q=quartz")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert f"{len(expected(word('quartz')))} result" in text
+    assert "not available with this engine" not in text
+    answer = client.get("/api/search?q=quartz&explain=1").get_json()
+    assert any("not available with this engine" in m for m in answer["messages"])

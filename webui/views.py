@@ -65,7 +65,7 @@ def search():
         if empty is not None:
             return htmx.add_vary(make_response(empty))
     engine = get_engine()
-    results = engine.run(req, explain=True)
+    results = engine.run(req, explain=engine.explains)
 
     def count(other: SearchRequest) -> int:
         return engine.run(dataclasses.replace(other, per_page=1)).total

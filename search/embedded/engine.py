@@ -69,6 +69,9 @@ RELATED_CANDIDATES = 50
 class Engine:
     """Searches one index directory (or one in-memory index, for tests)."""
 
+    #: Every hit's score can be taken apart (`search.embedded.explain`).
+    explains = True
+
     def __init__(self, index_dir: str | Path | None, *, _ix=None,
                  half_life_days: float = recency.HALF_LIFE_DAYS,
                  feedback: bool = True, semantic: bool = True,

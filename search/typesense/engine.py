@@ -148,6 +148,9 @@ def patiently(call):
 class TypesenseEngine:
     """Answers readers from the cluster that `settings` name."""
 
+    #: Relevance is Typesense's text match, which it does not take apart.
+    explains = False
+
     def __init__(self, settings: TypesenseSettings, *, home: int = 0) -> None:
         self.settings = settings
         self.client = typesense.Client(pinned_config(settings, home))
