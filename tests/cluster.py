@@ -333,6 +333,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nodes file: {cluster.nodes_file}")
         print(f"try: curl -H 'X-TYPESENSE-API-KEY: {cluster.api_key}' {leader.url}/debug")
         print("Ctrl-C stops the cluster.", flush=True)
+
+        def interrupt(_signum, _frame):
+            raise KeyboardInterrupt
+
+        # `kill` (SIGTERM) stops the nodes too, as Ctrl-C does; left to its default it
+        # ended this process and left the three servers running.
+        signal.signal(signal.SIGTERM, interrupt)
         try:
             while all(n.running for n in cluster.nodes):
                 time.sleep(1.0)
