@@ -117,3 +117,58 @@ def test_bm25f_against_a_per_document_computation(searcher):
             want[d] = idf * t * (scoring.K1 + 1) / (t + scoring.K1)
         assert set(np.flatnonzero(got.mask)) == set(tf)
         assert np.allclose(got.score, want, rtol=1e-5)
+
+
+SPELLINGS = ["three-dimensional", "three dimensional", "Three-Dimensional", "three", "dimensional",
+             "dimensional three", "al-Qaeda", "al Qaeda", "U.S.", "wing", "flow"]
+
+
+@pytest.fixture(scope="module")
+def punctuated():
+    rng = random.Random(5)
+    ix = RamStorage().create_index(make_schema())
+    articles = [Article(id=f"p{i}", source=f"/p/{i}",
+                        title=" ".join(rng.sample(SPELLINGS, 2)),
+                        body=" lift ".join(rng.choice(SPELLINGS)
+                                           for _ in range(rng.randint(1, 12))))
+                for i in range(200)]
+    write_articles(ix, articles)
+    with ix.searcher() as s:
+        yield s, {a.id: a for a in articles}
+
+
+@pytest.mark.parametrize(("typed", "pattern"), [
+    ("three-dimensional", r"three[- ]dimensional"),
+    ("al-Qaeda", r"al[- ]qaeda"),
+])
+def test_a_punctuated_word_counts_once_however_it_is_written(punctuated, typed, pattern):
+    """A punctuated word is one word of the query: its BM25F frequency in a
+    field is how many times the text says it, hyphenated or spaced (counted
+    here with a regular expression over the article's own text), not the
+    compound's count added to its parts' phrase."""
+    import re
+
+    searcher, articles = punctuated
+    cols = Columns.build(searcher.reader())
+    compiler = Compiler(Vocabulary.from_reader(searcher.reader()), cols.tag_keys_folded,
+                        cols.tag_keys_prefixed)
+    q = compiler.compile(plan(typed).root).query
+    assert isinstance(q, FieldsOr) and any(isinstance(c, query.Phrase) for c in q.subqueries)
+    got = scoring._bm25f(q, cols, searcher)
+    tf = {}
+    for d in range(cols.n):
+        article = articles[searcher.stored_fields(d)["id"]]
+        for f, text in (("title", article.title), ("body", article.body)):
+            raw = len(re.findall(pattern, text, flags=re.IGNORECASE))
+            if raw:
+                b = scoring.FIELD_B[f]
+                norm = (1 - b) + b * cols.lengths[f][d] / cols.avg_length[f]
+                tf[d] = tf.get(d, 0.0) + scoring.FIELD_WEIGHT[f] * raw / norm
+    n, df = cols.doc_count, len(tf)
+    assert 0 < df < n
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    want = np.zeros(cols.n)
+    for d, t in tf.items():
+        want[d] = idf * t * (scoring.K1 + 1) / (t + scoring.K1)
+    assert set(np.flatnonzero(got.mask)) == set(tf)
+    assert np.allclose(got.score, want, rtol=1e-5)

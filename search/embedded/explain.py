@@ -111,31 +111,19 @@ def _explain(q: wq.Query, cols: Columns, searcher, docnums: list[int]) -> list[E
 
 
 def _word(q: scoring.FieldsOr, cols: Columns, searcher, d: int, value: float) -> Explanation:
-    reader = searcher.reader()
-    where, df_mask, term = [], np.zeros(cols.n, dtype=bool), None
-    for c in q.subqueries:
-        if type(c) is not wq.Term or c.fieldname not in scoring.FIELD_WEIGHT:
-            continue
-        term = term or c.text
-        ids, _ntf = scoring._normalized_tf(c.fieldname, c.text, cols, searcher)
-        if not len(ids):
-            continue
-        df_mask[ids] = True
-        at = int(np.searchsorted(ids, d))
-        if at < len(ids) and ids[at] == d:
-            p = cols.term(reader, c.fieldname, _bytes(c, searcher))
-            raw = float(p.weights[at]) / scoring._STORED_BOOST[c.fieldname]
-            where.append(f"{_times(raw)} in the {_field(c.fieldname)} "
-                         f"(weight {scoring.FIELD_WEIGHT[c.fieldname]:g})")
-    df = int(np.count_nonzero(df_mask & cols.live))
+    held = scoring.word_in_fields(q, cols, searcher)
+    where = [f"{_times(float(counts.raw[d]))} in the {_field(name)} "
+             f"(weight {scoring.FIELD_WEIGHT[name]:g})"
+             for name, counts in held.fields.items() if counts.raw[d]]
+    df = int(np.count_nonzero(held.mask & cols.live))
     idf = scoring.idf(df, cols.doc_count) if df else 0.0
+    term = next((c.text for c in q.subqueries if isinstance(c, wq.Term)), "")
     word = getattr(q, "typed", None) or (term.decode() if isinstance(term, bytes) else term)
-    label = (f"“{word}”: {', '.join(where) or 'only in its phrase'}; in {df:,} of "
-             f"{cols.doc_count:,} articles (rarity {idf:.2f}) — BM25F")
-    extra = []
-    for c in q.subqueries:
-        if isinstance(c, wq.Phrase):
-            extra.extend(e for e in _explain(c, cols, searcher, [d]) if e.value)
+    spelled = (", as written or as its parts side by side"
+               if any(isinstance(c, wq.Phrase) for c in q.subqueries) else "")
+    label = (f"“{word}”: {', '.join(where) or 'not in a scored field'}{spelled}; in {df:,} "
+             f"of {cols.doc_count:,} articles (rarity {idf:.2f}) — BM25F")
+    extra = [e for c in held.others for e in _explain(c, cols, searcher, [d]) if e.value]
     if not extra:
         return Explanation(label, value)
     own = value - sum(e.value for e in extra)

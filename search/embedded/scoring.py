@@ -10,8 +10,11 @@ over all docnums, using the term postings cached in `search.embedded.columns`:
 - AND, OR, NOT and their relatives are vector operations; an OR with a
   `scale` adds a coordination step, so documents with more of the words
   always rank higher (the "most of the words" fallback);
-- anything else (phrases, date ranges) asks Whoosh for its documents, and a
-  phrase is scored as the sum of its words.
+- a punctuated word ("three-dimensional") is one word however it is
+  written: its phrase of parts is counted position by position here
+  (`phrase_counts`) and scored with the compound as one BM25F term;
+- anything else (quoted phrases, date ranges) asks Whoosh for its
+  documents, and a quoted phrase is scored as the sum of its words.
 
 The result is the whole match set, exact, for counting facets, and the
 scores to pick the top hits from. This module never parses text and never
@@ -158,19 +161,13 @@ def _or_of_terms(q: query.Or, cols: Columns, searcher) -> Match:
 
 
 def _bm25f(q: FieldsOr, cols: Columns, searcher) -> Match:
-    """A `FieldsOr` (see its docstring); parts that are not terms (a
-    punctuated word's phrase) add their own scores on top."""
+    """A `FieldsOr` (see its docstring); parts that are neither terms nor a
+    punctuated word's phrase add their own scores on top."""
+    held = word_in_fields(q, cols, searcher)
     tf = np.zeros(cols.n, dtype=np.float32)
-    mask = np.zeros(cols.n, dtype=bool)
-    extra: list[Match] = []
-    for c in q.subqueries:
-        if type(c) is query.Term and c.fieldname in FIELD_WEIGHT:
-            ids, ntf = _normalized_tf(c.fieldname, c.text, cols, searcher)
-            if len(ids):
-                tf[ids] += ntf * (FIELD_WEIGHT[c.fieldname] * c.boost)
-                mask[ids] = True
-        else:
-            extra.append(_eval(c, cols, searcher))
+    for fieldname, counts in held.fields.items():
+        tf += counts.ntf * np.float32(FIELD_WEIGHT[fieldname])
+    mask = held.mask.copy()
     df = int(np.count_nonzero(mask & cols.live))
     score = np.zeros(cols.n, dtype=np.float32)
     if df:
@@ -178,10 +175,117 @@ def _bm25f(q: FieldsOr, cols: Columns, searcher) -> Match:
         hit = np.flatnonzero(mask)
         t = tf[hit]
         score[hit] = rarity * t * (K1 + 1) / (t + K1)
-    for m in extra:
+    for c in held.others:
+        m = _eval(c, cols, searcher)
         mask |= m.mask
         score += m.score
     return Match(mask, score * q.boost)
+
+
+@dataclass
+class FieldCounts:
+    """How often one word occurs in one field of every article (0 where it
+    does not): as counted (`raw`), and length-normalized and weighted by
+    its lookup's boost (`ntf`, what BM25F sums)."""
+
+    raw: np.ndarray  # float32[n]
+    ntf: np.ndarray  # float32[n]
+
+
+@dataclass
+class WordInFields:
+    """One reader's word in each field (`fields`), the articles holding it
+    anywhere (`mask`), and the parts of its `FieldsOr` that are scored on
+    their own (`others`: none for a word as the compiler makes it)."""
+
+    fields: dict[str, FieldCounts]
+    mask: np.ndarray
+    others: list[query.Query]
+
+
+def word_in_fields(q: FieldsOr, cols: Columns, searcher) -> WordInFields:
+    """Count a `FieldsOr`'s word in each of its fields.
+
+    The terms of one field (a word's stems in several languages) are added
+    up. A punctuated word ("al-Qaeda", "three-dimensional") is
+    looked up as written and as the phrase of its parts; the index puts the
+    parts of a written compound at consecutive places, so the phrase counts
+    every occurrence, hyphen or not, and the compound term is a subset of
+    it. The field's count is therefore the larger of the two, never their
+    sum: one typed word is one word of the query, however it is spelled.
+    """
+    n = cols.n
+    terms: dict[str, FieldCounts] = {}
+    phrases: dict[str, FieldCounts] = {}
+    mask = np.zeros(n, dtype=bool)
+    others: list[query.Query] = []
+    for c in q.subqueries:
+        if type(c) is query.Term and c.fieldname in FIELD_WEIGHT:
+            ids, ntf = _normalized_tf(c.fieldname, c.text, cols, searcher)
+            raw = _raw_tf(c.fieldname, c.text, cols, searcher)
+        elif type(c) is query.Phrase and c.fieldname in FIELD_WEIGHT:
+            ids, raw = phrase_counts(c, cols, searcher)
+            ntf = _normalize(raw, ids, c.fieldname, cols)
+        else:
+            others.append(c)
+            continue
+        if not len(ids):
+            continue
+        into = terms if type(c) is query.Term else phrases
+        counts = into.get(c.fieldname)
+        if counts is None:
+            counts = into[c.fieldname] = FieldCounts(np.zeros(n, dtype=np.float32),
+                                                     np.zeros(n, dtype=np.float32))
+        counts.raw[ids] += raw
+        counts.ntf[ids] += ntf * np.float32(c.boost)
+        mask[ids] = True
+    fields = dict(terms)
+    for fieldname, phrase in phrases.items():
+        written = fields.get(fieldname)
+        if written is None:
+            fields[fieldname] = phrase
+            continue
+        more = phrase.raw > written.raw
+        fields[fieldname] = FieldCounts(np.where(more, phrase.raw, written.raw),
+                                        np.where(more, phrase.ntf, written.ntf))
+    return WordInFields(fields, mask, others)
+
+
+def phrase_counts(q: query.Phrase, cols: Columns, searcher) -> tuple[np.ndarray, np.ndarray]:
+    """The articles where `q`'s words stand side by side, in order, and how
+    many times they do in each (remembered for the generation).
+
+    Only articles holding every word are read: their positions are decoded
+    from the generation's block cache, as snippets' are. The cost is
+    bounded by the rarest word's postings.
+    """
+    def count() -> tuple[np.ndarray, np.ndarray]:
+        field = searcher.schema[q.fieldname] if q.fieldname in searcher.schema else None
+        try:
+            decode = field.format.decoder("positions")
+        except Exception:  # noqa: BLE001  a field without positions holds no phrase
+            return _NO_IDS, np.zeros(0, dtype=np.float32)
+        reader = searcher.reader()
+        words = [field.to_bytes(w) for w in q.words]
+        common = None
+        for w in words:
+            ids = cols.term(reader, q.fieldname, w).ids
+            common = ids if common is None else np.intersect1d(common, ids, assume_unique=True)
+            if not len(common):
+                return _NO_IDS, np.zeros(0, dtype=np.float32)
+        wanted = common.tolist()
+        places = [dict(cols.values(reader, q.fieldname, w, wanted)) for w in dict.fromkeys(words)]
+        by_word = dict(zip(dict.fromkeys(words), places, strict=True))
+        found, times = [], []
+        for d in wanted:
+            at = [set(decode(by_word[w][d])) for w in words]
+            k = sum(1 for p in at[0] if all(p + i in at[i] for i in range(1, len(at))))
+            if k:
+                found.append(d)
+                times.append(k)
+        return np.array(found, dtype=np.int64), np.array(times, dtype=np.float32)
+
+    return cols.memo(("phrase counts", q.fieldname, tuple(q.words)), count)
 
 
 def bm25f_at(term: str, fields: tuple[str, ...], cols: Columns, searcher,
@@ -222,12 +326,23 @@ def _normalized_tf(fieldname: str, text, cols: Columns, searcher):
         return p.ids, None
     ntf = p.ntf
     if ntf is None:  # two threads may both work it out; the result is the same
-        b = FIELD_B[fieldname]
-        raw = p.weights / _STORED_BOOST[fieldname]
-        avg = cols.avg_length[fieldname] or 1.0
-        ntf = p.ntf = (raw / ((1 - b) + b * cols.lengths[fieldname][p.ids] / avg)).astype(
-            np.float32)
+        ntf = p.ntf = _normalize(p.weights / _STORED_BOOST[fieldname], p.ids, fieldname, cols)
     return p.ids, ntf
+
+
+def _raw_tf(fieldname: str, text, cols: Columns, searcher) -> np.ndarray:
+    """How many times a term occurs in each of its documents."""
+    field = searcher.schema[fieldname]
+    btext = text if isinstance(text, bytes) else field.to_bytes(text)
+    p = cols.term(searcher.reader(), fieldname, btext)
+    return (p.weights / _STORED_BOOST[fieldname]).astype(np.float32)
+
+
+def _normalize(raw: np.ndarray, ids: np.ndarray, fieldname: str, cols: Columns) -> np.ndarray:
+    """`raw` counts at `ids` divided by their field's relative length (BM25's `b`)."""
+    b = FIELD_B[fieldname]
+    avg = cols.avg_length[fieldname] or 1.0
+    return (raw / ((1 - b) + b * cols.lengths[fieldname][ids] / avg)).astype(np.float32)
 
 
 def _bm25(ids: np.ndarray, tf: np.ndarray, fieldname: str, cols: Columns) -> np.ndarray:
