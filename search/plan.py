@@ -713,8 +713,10 @@ def _positive_words(node: Node | None) -> list[str]:
 
 
 def plan_words(node: Node | None) -> list[Word]:
-    """The single words a search looks for, in the order typed (not those
-    under NOT, nor punctuated words): what proximity is measured between."""
+    """The words a search looks for, in the order typed (not those under
+    NOT, nor tag-only lookups): what feedback counts as the reader's own and
+    proximity is measured between. A punctuated word is one word with
+    several `parts`."""
     out: list[Word] = []
 
     def walk(n):
@@ -723,7 +725,7 @@ def plan_words(node: Node | None) -> list[Word]:
         if isinstance(n, (All, Any)):
             for c in n.nodes:
                 walk(c)
-        elif isinstance(n, Word) and n.joined is None and n.parts and n.fields != ("tags",):
+        elif isinstance(n, Word) and n.parts and n.fields != ("tags",):
             out.append(n)
 
     walk(node)

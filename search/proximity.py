@@ -36,14 +36,20 @@ PROXIMITY_WEIGHT = 0.2
 WINDOW = 8
 
 
-def bonus(searcher, cols: Columns, docnums: Sequence[int], words: Sequence[str],
-          idf: Sequence[float], field_weight: dict[str, float]) -> np.ndarray:
-    """The proximity bonus of each of `docnums` for the query `words`
-    (index terms in query order, with their idf)."""
+def bonus(searcher, cols: Columns, docnums: Sequence[int],
+          words: Sequence[str | Sequence[str]], idf: Sequence[float],
+          field_weight: dict[str, float]) -> np.ndarray:
+    """The proximity bonus of each of `docnums` for the query `words` (in
+    query order, with their idf), each an index term or, for a punctuated
+    word, the terms of its parts: a pair is then read from the last part of
+    the first word to the first part of the second, the places that stand
+    next to each other when the text says the two words in a row."""
     out = np.zeros(len(docnums), dtype=np.float64)
     if len(words) < 2 or not len(docnums):
         return out
+    parts = [(w,) if isinstance(w, str) else tuple(w) for w in words]
     pairs = [(i, i + 1) for i in range(min(len(words) - 1, MAX_PAIRS))]
+    ends = [(parts[i][-1], parts[j][0]) for i, j in pairs]
     order = sorted(range(len(docnums)), key=lambda k: docnums[k])
     wanted = [int(docnums[k]) for k in order]
     reader = searcher.reader()
@@ -54,21 +60,20 @@ def bonus(searcher, cols: Columns, docnums: Sequence[int], words: Sequence[str],
             decode = searcher.schema[fieldname].format.decoder("positions")
         except Exception:  # noqa: BLE001  a field without positions earns nothing
             continue
-        positions: list[dict[int, list[int]]] = []
-        for w in sorted(set(words[: MAX_PAIRS + 1])):
+        by_term: dict[str, dict[int, list[int]]] = {}
+        for term in sorted({t for pair in ends for t in pair}):
             found: dict[int, list[int]] = {}
-            btext = w.encode("utf-8")
+            btext = term.encode("utf-8")
             ids = cols.term(reader, fieldname, btext).ids
             if len(ids):
                 at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
                 present = [d for d, hit in zip(wanted, ids[at] == wanted, strict=True) if hit]
                 for d, value in cols.values(reader, fieldname, btext, present):
                     found[d] = sorted(decode(value))
-            positions.append((w, found))
-        by_word = dict(positions)
-        for i, j in pairs:
-            a, b = by_word.get(words[i], {}), by_word.get(words[j], {})
-            if not a or not b or words[i] == words[j]:
+            by_term[term] = found
+        for (i, j), (left, right) in zip(pairs, ends, strict=True):
+            a, b = by_term[left], by_term[right]
+            if not a or not b or left == right:
                 continue
             pair_weight = weight * min(idf[i], idf[j])
             for k, d in enumerate(docnums):

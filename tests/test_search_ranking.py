@@ -164,6 +164,21 @@ def test_the_query_as_a_phrase_in_the_title_ranks_above_its_words_apart_there():
     assert _ids(engine, "heat transfer") == ["a0", "a1"]
 
 
+def test_a_punctuated_word_stands_close_to_the_next_word_from_its_last_part():
+    """ "three-dimensional flow" is said in a row when "dimensional" (the
+    last part) comes just before "flow"; the hyphenated word takes part in
+    proximity like any other word."""
+    filler = "the panel was tested in the tunnel with care and then measured again"
+    # The same words (the same meaning vector), counts and lengths.
+    near = f"a three-dimensional flow panel. {filler} twice."
+    apart = f"a three-dimensional panel. {filler} twice flow."
+    engine = Engine(None, _ix=_index([("Report", near, 0), ("Report", apart, 5)]))
+    r = engine.run(SearchRequest(q="three-dimensional flow"), explain=True)
+    assert [h.id for h in r.hits] == ["a0", "a1"]
+    lines = "\n".join(r.hits[0].explanation.lines())
+    assert "proximity" in lines and "“three-dimensional”" in lines
+
+
 # -- settings --------------------------------------------------------------------------
 
 

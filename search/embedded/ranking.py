@@ -142,10 +142,11 @@ def _document_model(cols: Columns, searcher, docnum: int) -> dict[str, float]:
 
 def _near(read: QueryPlan, cols: Columns, searcher, docs: np.ndarray, scores: np.ndarray,
           top: Callable, frequency: Callable[[str], int], trace: Trace) -> np.ndarray:
-    words = [w.parts[0] for w in plan_words(read.root)]
+    words = [w.parts for w in plan_words(read.root) if w.parts]
     if len(words) < 2:
         return scores
-    rarity = [idf(frequency(w), cols.doc_count) for w in words]
+    # A punctuated word is at least as rare as its rarest part.
+    rarity = [max(idf(frequency(t), cols.doc_count) for t in w) for w in words]
     candidates = top(docs, scores, proximity.CANDIDATES)
     extra = proximity.bonus(searcher, cols, candidates, words, rarity,
                             {f: FIELD_WEIGHT[f] for f in ("title", "body")})
