@@ -603,8 +603,26 @@ def _replace_fields(node, fields):
 
 # -- the whole text -----------------------------------------------------------
 
-_SYNTAX = re.compile(r'["“”()*~]|\b(?:title|t|tags?|body|text|date):|(?:^|\s)[-+!]\S|'
-                     r'\b(?:AND|OR|NOT)\b')
+#: What makes a text a query rather than words: quotes, a prefix or fuzzy
+#: mark, a field, a leading sign, an operator.
+_OPERATOR = re.compile(r'["“”*~]|\b(?:title|t|tags?|body|text|date):|(?:^|\s)[-+!]\S|'
+                       r'\b(?:AND|OR|NOT)\b')
+#: The same, or parentheses.
+_SYNTAX = re.compile(f"[()]|{_OPERATOR.pattern}")
+
+
+def _without_bare_parentheses(text: str) -> str:
+    """`text` without its parentheses when nothing else in it is syntax.
+
+    A group only matters beside an operator: "(heat transfer) cylinders"
+    means what "heat transfer cylinders" means. A pasted sentence such as
+    "stability measurements (made using free-flight models)" is therefore
+    read as the words it is, and can be a question or a long text ranked by
+    most words like any other sentence.
+    """
+    if ("(" in text or ")" in text) and not _OPERATOR.search(text):
+        return " ".join(text.replace("(", " ").replace(")", " ").split())
+    return text
 
 
 def plan(text: str) -> QueryPlan:
@@ -621,6 +639,7 @@ def plan(text: str) -> QueryPlan:
         notes.append(f"Only the first {MAX_CHARS} characters of the search were read.")
     if not text or not text.strip("*? "):
         return QueryPlan(None, "", notes=notes)
+    text = _without_bare_parentheses(text)
     question = _is_question(text)
     source = _without_question_words(text) if question else text
     reader = _Reader(source)

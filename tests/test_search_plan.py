@@ -103,6 +103,20 @@ def test_questions_drop_question_words_and_rank_by_most():
     assert long.ranked_by_most and not long.question
 
 
+def test_parentheses_without_an_operator_are_read_as_punctuation():
+    """A pasted sentence's aside is words, not a group: the sentence is a
+    question (its question words dropped) ranked by most words; beside an
+    operator, parentheses still group."""
+    r = plan("how do stability measurements (made using free-flight models) compare "
+             "with similar measurements in wind tunnels")
+    assert r.question and r.ranked_by_most
+    assert "made" in r.words and "how" not in r.words
+    assert all(not isinstance(n, (All, Any)) for n in r.root.nodes)
+    grouped = plan("(oil OR gas) prices")
+    assert isinstance(grouped.root, All) and isinstance(grouped.root.nodes[0], Any)
+    assert plan("(heat transfer) cylinders").root == plan("heat transfer cylinders").root
+
+
 def test_long_texts_are_read_up_to_the_limits():
     words = [f"w{i}x" for i in range(300)]
     r = plan(" ".join(words))
@@ -114,8 +128,9 @@ def test_long_texts_are_read_up_to_the_limits():
 
 
 def test_nesting_is_capped_without_recursion():
-    r = plan("(" * 400 + "oil" + ")" * 400)
-    assert r.root == Word("oil", ("oil",), None, "oil")
+    r = plan("(" * 400 + "oil" + ")" * 400 + " NOT gas")
+    oil, gas = Word("oil", ("oil",), None, "oil"), Word("gas", ("gas",), None, "gas")
+    assert r.root == All((oil, Not(gas)))
     assert any("nested deeper" in n for n in r.notes)
     assert plan("NOT " * 999 + "oil").root == Not(Word("oil", ("oil",), None, "oil"))
     assert plan("title:" * 500 + "oil").root.fields == ("title",)
