@@ -86,7 +86,7 @@ QUESTION_WORDS = frozenset("""
     can could should would will shall may might must
     there here any some anything something about
     i me my we our you your he she they them their it its this that these those
-    papers paper articles article documents document literature studies study
+    papers paper articles article documents document literature studies study references
     information find show give tell know looking look search searching need want
     please describe describes described discuss discussed discussing
     available exist existing
@@ -94,7 +94,9 @@ QUESTION_WORDS = frozenset("""
 
 _QUESTION_START = re.compile(
     r"^(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
-    r"should|would|will|has|have|had|any|papers?|articles?|find|show|tell)\b",
+    r"should|would|will|has|have|had|any|papers?|articles?|find|show|tell|"
+    r"i|i'm|we|please|describe|explain|looking|references?|literature|documents?|"
+    r"(?:in|to|for|from|by|on) (?:what|which|whom))\b",
     re.IGNORECASE)
 
 # -- the plan ---------------------------------------------------------------

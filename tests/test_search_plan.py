@@ -99,6 +99,16 @@ def test_questions_drop_question_words_and_rank_by_most():
     assert r.question and r.ranked_by_most
     assert r.words == ["effects", "heat", "aircraft", "wings"]
     assert not plan("oil prices").ranked_by_most
+    # Requests are questions too, however they start.
+    for request, words in [("I am looking for papers on oil prices in 1987",
+                            ["oil", "prices", "1987"]),
+                           ("Please find me articles about drought in Kansas",
+                            ["drought", "Kansas"]),
+                           ("to what extent can wing flutter be predicted",
+                            ["extent", "wing", "flutter", "predicted"]),
+                           ("references on heat transfer to cones", ["heat", "transfer", "cones"])]:
+        r = plan(request)
+        assert r.question and r.words == words, request
     long = plan("tariff quota wheat export subsidy dispute grain")
     assert long.ranked_by_most and not long.question
 
