@@ -79,17 +79,30 @@ _FIELD_NAMES = {"title": ("title",), "t": ("title",), "tag": ("tags",), "tags": 
                 "body": ("body",), "text": ("body",)}
 _OPERATORS = {"AND", "OR", "NOT", "&&", "||"}
 
-#: Words that make a question or a request for papers, not what it is about.
+#: Words that make a question or a request, not what it is about.
 QUESTION_WORDS = frozenset("""
     what whats which who whom whose when where why how whether
     do does did done doing is are was were be been being am has have had having
     can could should would will shall may might must
     there here any some anything something about
     i me my we our you your he she they them their it its this that these those
-    papers paper articles article documents document literature studies study references
-    information find show give tell know looking look search searching need want
+    find show give tell know looking look search searching need want
     please describe describes described discuss discussed discussing
-    available exist existing
+    available exist exists existing pertaining concerning regarding
+    """.split())
+
+#: Words that ask for material ("papers on ...", "information about ...",
+#: "articles which ..."): request words only when a word such as "on" or a
+#: question word follows them. In "retrieving articles from titles" or
+#: "information requests" they are what the reader asks about (an archive of
+#: library science is full of them).
+REQUEST_NOUNS = frozenset("""
+    papers paper articles article documents document literature studies study
+    references reference information reports report work works research
+    """.split())
+_REQUEST_TOPIC = frozenset("""
+    on about concerning regarding pertaining relating related dealing describing
+    discussing covering treating re
     """.split())
 
 _QUESTION_START = re.compile(
@@ -622,9 +635,18 @@ def _without_bare_parentheses(text: str) -> str:
     read as the words it is, and can be a question or a long text ranked by
     most words like any other sentence.
     """
-    if ("(" in text or ")" in text) and not _OPERATOR.search(text):
+    if ("(" in text or ")" in text) and not _OPERATOR.search(text) and _balanced(text):
         return " ".join(text.replace("(", " ").replace(")", " ").split())
-    return text
+    return text  # an unbalanced one is the parser's to repair, with a note
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += (c == "(") - (c == ")")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def plan(text: str) -> QueryPlan:
@@ -683,17 +705,33 @@ def _is_question(text: str) -> bool:
     return bool(_QUESTION_START.match(text)) and len(words) >= 4
 
 
+def _question_word_places(words: list[str]) -> list[int]:
+    """Which of a question's `words` (split on spaces) ask rather than say:
+    `QUESTION_WORDS` anywhere, `REQUEST_NOUNS` before a word like "on" or a
+    question word."""
+    folded = [normalize_word(w.strip(".,;:!?؟")) for w in words]
+    places = []
+    for i, f in enumerate(folded):
+        after = folded[i + 1] if i + 1 < len(folded) else ""
+        if f in QUESTION_WORDS or (f in REQUEST_NOUNS and (after in _REQUEST_TOPIC
+                                                           or after in QUESTION_WORDS)):
+            places.append(i)
+    return places
+
+
 def _without_question_words(text: str) -> str:
-    kept = [w for w in text.replace("?", " ").replace("؟", " ").split()
-            if normalize_word(w.strip(".,;:!")) not in QUESTION_WORDS]
+    words = text.replace("?", " ").replace("؟", " ").split()
+    dropped = set(_question_word_places(words))
+    kept = [w for i, w in enumerate(words) if i not in dropped]
     return " ".join(kept) or text
 
 
 def _question_words_in(text: str) -> list[str]:
+    words = text.replace("?", " ").replace("؟", " ").split()
     seen: list[str] = []
-    for w in text.replace("?", " ").split():
-        f = normalize_word(w.strip(".,;:!"))
-        if f in QUESTION_WORDS and f not in STOPS and f not in seen:
+    for i in _question_word_places(words):
+        f = normalize_word(words[i].strip(".,;:!?؟"))
+        if f not in STOPS and f not in seen:
             seen.append(f)
     return seen
 

@@ -109,6 +109,12 @@ def test_questions_drop_question_words_and_rank_by_most():
                            ("references on heat transfer to cones", ["heat", "transfer", "cones"])]:
         r = plan(request)
         assert r.question and r.words == words, request
+    # A word that asks for material is a request only before "on", "about"
+    # or a question word; elsewhere it is what the reader asks about.
+    r = plan("How are articles retrieved automatically from information requests?")
+    assert r.words == ["articles", "retrieved", "automatically", "information", "requests"]
+    r = plan("What articles exist which deal with time sharing?")
+    assert "articles" not in r.words and "time" in r.words
     long = plan("tariff quota wheat export subsidy dispute grain")
     assert long.ranked_by_most and not long.question
 
