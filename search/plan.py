@@ -627,7 +627,8 @@ _SYNTAX = re.compile(f"[()]|{_OPERATOR.pattern}")
 
 
 def _without_bare_parentheses(text: str) -> str:
-    """`text` without its parentheses when nothing else in it is syntax.
+    """`text` without its parentheses when they are asides (balanced, not
+    nested) and nothing else in it is syntax.
 
     A group only matters beside an operator: "(heat transfer) cylinders"
     means what "heat transfer cylinders" means. A pasted sentence such as
@@ -635,16 +636,17 @@ def _without_bare_parentheses(text: str) -> str:
     read as the words it is, and can be a question or a long text ranked by
     most words like any other sentence.
     """
-    if ("(" in text or ")" in text) and not _OPERATOR.search(text) and _balanced(text):
+    if ("(" in text or ")" in text) and not _OPERATOR.search(text) and _asides(text):
         return " ".join(text.replace("(", " ").replace(")", " ").split())
-    return text  # an unbalanced one is the parser's to repair, with a note
+    return text  # brackets unbalanced or nested are the parser's to read, with a note
 
 
-def _balanced(text: str) -> bool:
+def _asides(text: str) -> bool:
+    """True when every bracket of `text` closes and none is inside another."""
     depth = 0
     for c in text:
         depth += (c == "(") - (c == ")")
-        if depth < 0:
+        if depth not in (0, 1):
             return False
     return depth == 0
 
