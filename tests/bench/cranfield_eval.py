@@ -406,18 +406,28 @@ def summarize(per_query: Sequence[dict], k: int) -> list[dict]:
                      "zero_hits": sum(1 for f in figures if f["hits"] == 0),
                      "unmapped_ids": sum(f["unmapped"] for f in figures)})
     fts = {r["form"]: r[f"ndcg@{k}"] for r in rows if r["engine"] != "Archivist"}
+    peer = {r["form"]: f"{r['engine']} ({r['form']})" for r in rows if r["engine"] != "Archivist"}
     for r in rows:
         r["ratio"] = r[f"ndcg@{k}"] / fts[r["form"]] if fts[r["form"]] else None
+        r["gain"] = r["gain_se"] = None
+        if r["engine"] == "Archivist" and len(per_query) > 1:
+            key = f"{r['engine']} ({r['form']})"
+            d = [q[key]["ndcg"] - q[peer[r["form"]]]["ndcg"] for q in per_query]
+            r["gain"] = statistics.fmean(d)
+            r["gain_se"] = statistics.stdev(d) / math.sqrt(len(d))
     return rows
 
 
 def table(rows: Sequence[dict], k: int) -> str:
-    lines = [f"| run | nDCG@{k} | MAP@100 | nDCG@{k} / FTS5's (same form) | queries with 0 hits |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [f"| run | nDCG@{k} | MAP@100 | nDCG@{k} / FTS5's (same form) | "
+             f"nDCG@{k} − FTS5's, per query (± 1 s.e.) | queries with 0 hits |",
+             "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3f}"
+        gain = ("—" if r.get("gain") is None
+                else f"{r['gain']:+.4f} ± {r['gain_se']:.4f}")
         lines.append(f"| {r['row']} | {r[f'ndcg@{k}']:.4f} | {r['map@100']:.4f} | {ratio} | "
-                     f"{r['zero_hits']} |")
+                     f"{gain} | {r['zero_hits']} |")
     return "\n".join(lines)
 
 
