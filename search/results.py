@@ -27,6 +27,13 @@ class HitTag:
     label: str
 
 
+def number(value: float, decimals: int = 4) -> str:
+    """An explanation's value as printed: `decimals` decimals, or 4
+    significant digits once it is a million or more (a Typesense text match
+    is a packed number of 19 digits)."""
+    return f"{value:.4g}" if abs(value) >= 1e6 else f"{value:.{decimals}f}"
+
+
 @dataclass
 class Explanation:
     """One part of a hit's score: what it is, what it adds, and its own parts.
@@ -48,7 +55,7 @@ class Explanation:
 
     def lines(self, indent: int = 0) -> list[str]:
         """As indented text lines (the CLI's `--explain`)."""
-        out = [f"{'  ' * indent}{self.value:10.4f}  {self.label}"]
+        out = [f"{'  ' * indent}{number(self.value):>10}  {self.label}"]
         for p in self.parts:
             out.extend(p.lines(indent + 1))
         return out

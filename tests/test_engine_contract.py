@@ -15,8 +15,9 @@ Where the engines legitimately differ, only what the protocol promises both
 is asserted: relevance order is the engine's own (BM25F with meaning vectors
 in Whoosh, text match in Typesense), so a relevance sort is checked for
 holding the right articles in a stable order and a question for its top hit
-having the most of its words; "why this result" exists in Whoosh only, so it
-is an xfail on Typesense.
+having the most of its words. "Why this result" takes a Whoosh score apart
+and shows a Typesense text match whole; in both, the parts add up and the
+counts given for each word are the article's own.
 """
 
 from __future__ import annotations
@@ -497,16 +498,47 @@ def test_stats_count_the_archive(engine, bf):
     assert s.message is None
 
 
-def test_why_this_result(engine, bf):
-    plain = search(engine, q="oil wheat", per_page=20)
-    why = engine.run(SearchRequest(q="oil wheat", per_page=20), explain=True)
+def _said(explanation, word: str, field: str) -> int:
+    """How many times "why this result" says `word` occurs in `field` ("title"
+    or "text"), from its line for the word; 0 when it names no count there."""
+    for line in explanation.lines():
+        if f"“{word}”:" not in line:
+            continue
+        said = re.search(rf"(once|(\d+) times) in the {field}\b", line.split(";")[0])
+        if said:
+            return 1 if said.group(1) == "once" else int(said.group(2))
+    return 0
+
+
+def _unbalanced(node) -> list[str]:
+    bad = []
+    if node.parts:
+        total = sum(p.value for p in node.parts)
+        if abs(total - node.value) > 1e-6 * max(1.0, abs(node.value)):
+            bad.append(f"{node.label}: {node.value} != {total}")
+        for p in node.parts:
+            bad.extend(_unbalanced(p))
+    return bad
+
+
+@pytest.mark.parametrize("q", ["oil wheat", "oil OR coffee", "What is the wheat market?"])
+def test_why_this_result(engine, bf, q):
+    """Every hit is explained, the parts add up, and the counts it gives for
+    each word are the article's own (counted here with a regular expression)."""
+    plain = search(engine, q=q, per_page=20)
+    why = engine.run(SearchRequest(q=q, per_page=20), explain=True)
     assert [h.id for h in why.hits] == [h.id for h in plain.hits]
-    if engine_name(engine) == "typesense":
-        assert any("Why this result" in m for m in why.messages)
-        pytest.xfail("no 'why this result' on Typesense: TypesenseEngine.run ignores "
-                     "explain=True (Hit.explanation stays None); the explanation is built "
-                     "from Whoosh's BM25F scoring only (search.embedded.explain)")
+    assert not any("Why this result" in m for m in why.messages)
     assert why.hits and all(h.explanation is not None for h in why.hits)
+    articles = {a.id: a for a in bf.articles}
+    words = [w for w in ("oil", "wheat", "coffee", "market") if w in q]
+    for h in why.hits:
+        assert _unbalanced(h.explanation) == [], h.id
+        a = articles[h.id]
+        for w in words:
+            for field, text in (("title", a.title), ("text", a.body)):
+                want = len(re.findall(rf"\b{w}\b", text, flags=re.IGNORECASE))
+                assert _said(h.explanation, w, field) == want, (h.id, w, field)
 
 
 # -- what a reader may type ------------------------------------------------------------------

@@ -444,11 +444,12 @@ def elapsed(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds == seconds else "not seen"
 
 
-def test_the_page_does_not_ask_the_cluster_for_explanations(typesense_cluster, engines,
-                                                            tmp_path):
-    """The results page asks for "why this result" on every search; an engine
-    that cannot explain is not asked there (no note on every page), while an
-    API caller who asks explicitly is told."""
+def test_the_page_and_the_api_explain_cluster_hits(typesense_cluster, engines, tmp_path):
+    """On the cluster, "why this result" is under every hit of the page (a
+    `<details>`, no script) and in the API's hits when asked: Typesense's
+    text match whole and the words it matched, never a note that it cannot."""
+    from lxml import html as lhtml
+
     from tests.console_fixtures import make_app
 
     app = make_app(tmp_path, [], None, ENGINE="typesense", TYPESENSE_COLLECTION=NAME,
@@ -460,5 +461,13 @@ def test_the_page_does_not_ask_the_cluster_for_explanations(typesense_cluster, e
     text = page.get_data(as_text=True)
     assert f"{len(expected(word('quartz')))} result" in text
     assert "not available with this engine" not in text
+    tree = lhtml.fromstring(text)
+    whys = tree.xpath("//details[contains(@class, 'why')]")
+    assert len(whys) == len(expected(word("quartz")))
+    said = " ".join(w.text_content() for w in whys)
+    assert "Typesense's text match" in said and "once in the title" in said
+    assert "the tag “Quartz”" in said  # q2 is found by its tag alone
     answer = client.get("/api/search?q=quartz&explain=1").get_json()
-    assert any("not available with this engine" in m for m in answer["messages"])
+    assert not any("not available" in m for m in answer["messages"])
+    assert answer["hits"] and all("text match" in h["explanation"]["label"]
+                                  for h in answer["hits"])

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from search.autocomplete import Completion
 from search.languages import language_name
 from search.request import SearchRequest, date_bounds
-from search.results import ArticleView, Hit, HitTag, SearchResults
+from search.results import ArticleView, Hit, HitTag, SearchResults, number
 from search.snippets import MAX_SNIPPETS
 from webui import histogram
 from webui.links import (
@@ -129,8 +129,9 @@ class WhyLine:
 
 
 def why_lines(node) -> WhyLine:
-    """An `Explanation` as printable lines (values to 3 decimals)."""
-    return WhyLine(node.label, f"{node.value:.3f}", [why_lines(p) for p in node.parts])
+    """An `Explanation` as printable lines (values to 3 decimals, or 4
+    significant digits when large: `search.results.number`)."""
+    return WhyLine(node.label, number(node.value, 3), [why_lines(p) for p in node.parts])
 
 
 @dataclass

@@ -60,6 +60,7 @@ from search.results import ArticleView, FacetValue, Hit, SearchResults
 from search.suggest import AUTO_MIN_ARTICLES, apply, auto_distance, corrections, suggest
 from search.typesense import answers as a
 from search.typesense import archive as archive_mod
+from search.typesense.explain import explain as explain_hit
 from search.typesense.query import (
     MAX_IDS,
     NOTHING,
@@ -148,8 +149,9 @@ def patiently(call):
 class TypesenseEngine:
     """Answers readers from the cluster that `settings` name."""
 
-    #: Relevance is Typesense's text match, which it does not take apart.
-    explains = False
+    #: "Why this result" shows Typesense's text match whole, with the words it
+    #: ranked on (`search.typesense.explain`).
+    explains = True
 
     def __init__(self, settings: TypesenseSettings, *, home: int = 0) -> None:
         self.settings = settings
@@ -278,10 +280,8 @@ class TypesenseEngine:
         if snap is None:
             results.messages.append(NOT_INDEXED)
             return results
-        if explain:
-            results.messages.append("“Why this result” is not available with this engine.")
         try:
-            self._answer(request, results, snap, snippets)
+            self._answer(request, results, snap, snippets, explain)
         except TooBroad as e:
             results.messages.append(str(e))
             results.hits, results.total, results.pages = [], 0, 0
@@ -305,7 +305,7 @@ class TypesenseEngine:
         return self._multi([params])[0]["found"]
 
     def _answer(self, request: SearchRequest, results: SearchResults,
-                snap: archive_mod.Snapshot, with_snippets: bool) -> None:
+                snap: archive_mod.Snapshot, with_snippets: bool, explain: bool = False) -> None:
         read = p.plan(request.q)
         results.searched_for = read.searched_for
         results.messages.extend(read.notes)
@@ -335,7 +335,8 @@ class TypesenseEngine:
                     results.partial_match_note = (
                         f"No article has all of {_quoted(read)}; showing those with most.")
         results.messages.extend(n for n in c.notes if n not in results.messages)
-        self._page(request, results, c, snap, with_snippets)
+        self._page(request, results, c, snap, with_snippets,
+                   p.plan_words(read.root) if explain else None)
         if (request.q and read.words and results.corrected is None and snap.vocabulary
                 and (results.total < SUGGEST_BELOW or results.partial_match_note)):
             try:
@@ -344,7 +345,8 @@ class TypesenseEngine:
                 results.suggestion = None
 
     def _page(self, request: SearchRequest, results: SearchResults, c: Compiled,
-              snap: archive_mod.Snapshot, with_snippets: bool) -> None:
+              snap: archive_mod.Snapshot, with_snippets: bool,
+              explain_words: list[p.Word] | None = None) -> None:
         text_f = [f for f in c.filters if f is not None]
         tag_f, date_f = _tag_filters(request), a.date_filters(request)
         kind_f, lang_f = _kind_filters(request), _lang_filters(request)
@@ -385,15 +387,22 @@ class TypesenseEngine:
             page = max(results.pages, 1)
         results.page = page
         if pooled:
-            docs, scores = self._ranked(c, main_f, page, per_page)
+            docs, scores, infos = self._ranked(c, main_f, page, per_page)
         else:
             if page != request.page and results.pages:
                 main = self._multi([{**searches[0], "page": page}])[0]
             hits = main.get("hits", [])
             docs = [h["document"] for h in hits]
             scores = [h.get("text_match") if by_text else None for h in hits]
+            infos = [h.get("text_match_info") for h in hits]
         chosen = c.marks if with_snippets else None
         results.hits = [_hit(d, s, chosen) for d, s in zip(docs, scores, strict=True)]
+        if explain_words is not None:
+            for hit, doc, score, info in zip(results.hits, docs, scores, infos, strict=True):
+                hit.explanation = explain_hit(info, score, explain_words, doc.get("title", ""),
+                                              doc.get("body", ""), doc.get("language"),
+                                              {t.key: t.label for t in hit.tags},
+                                              by_text=by_text)
         labels = snap.labels
         results.tag_facet = a.tag_facet(a.facet(main, "tag_pairs"), request.tags, labels)
         results.filter_labels = {k: labels[k] for k in (*request.tags, *request.not_tags)
@@ -412,7 +421,7 @@ class TypesenseEngine:
             results.newest_date = dt.date.fromordinal(newest["hits"][0]["document"]["date"])
 
     def _ranked(self, c: Compiled, main_f: str | None, page: int, per_page: int
-                ) -> tuple[list[dict], list[float | None]]:
+                ) -> tuple[list[dict], list[float | None], list[dict | None]]:
         """One page of a search ranked outside `q`: articles by a text-match
         search of the words with tokens dropped (only those in the exact set),
         then the rest of the set newest first."""
@@ -420,6 +429,7 @@ class TypesenseEngine:
         words = " ".join(dict.fromkeys([*c.q, *c.rank_q]))
         rank_text = " ".join([words, *c.exclude])
         scored: dict[str, float] = {}
+        infos: dict[str, dict] = {}
         order: list[str] = []
         pg = 1
         while len(order) < need:
@@ -437,6 +447,7 @@ class TypesenseEngine:
                 doc_id = h["document"]["id"]
                 if doc_id in members and doc_id not in scored:
                     scored[doc_id] = float(h.get("text_match") or 0)
+                    infos[doc_id] = h.get("text_match_info") or {}
                     order.append(doc_id)
             pg += 1
         pg = 1
@@ -451,12 +462,12 @@ class TypesenseEngine:
             pg += 1
         window = order[(page - 1) * per_page: page * per_page]
         if not window:
-            return [], []
+            return [], [], []
         got = self._multi([{"q": "*", "filter_by": id_filter(window),
                             "per_page": len(window), "exclude_fields": _UNSHOWN}])[0]
         by_id = {h["document"]["id"]: h["document"] for h in got.get("hits", [])}
         docs = [by_id[i] for i in window if i in by_id]
-        return docs, [scored.get(d["id"]) for d in docs]
+        return docs, [scored.get(d["id"]) for d in docs], [infos.get(d["id"]) for d in docs]
 
     # -- single articles -----------------------------------------------------------
 
