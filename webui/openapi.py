@@ -81,7 +81,8 @@ _SEARCH_PARAMETERS = [
 #: Parameters of `/api/search` only (the page always explains its hits).
 _API_ONLY = [
     _query_param("explain", {"type": "string", "enum": ["0", "1"], "default": "0"},
-                 "1: each hit carries `explanation`, its score taken apart."),
+                 "1: each hit carries `explanation`, its score taken apart (on a Typesense "
+                 "cluster, its text match shown whole with where each word occurs)."),
 ]
 
 _SCHEMAS: dict[str, Any] = {
