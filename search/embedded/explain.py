@@ -112,10 +112,10 @@ def _explain(q: wq.Query, cols: Columns, searcher, docnums: list[int]) -> list[E
 
 def _word(q: scoring.FieldsOr, cols: Columns, searcher, d: int, value: float) -> Explanation:
     held = scoring.word_in_fields(q, cols, searcher)
-    where = [f"{_times(float(counts.raw[d]))} in the {_field(name)} "
+    where = [f"{_times(counts.at(d))} in the {_field(name)} "
              f"(weight {scoring.FIELD_WEIGHT[name]:g})"
-             for name, counts in held.fields.items() if counts.raw[d]]
-    df = int(np.count_nonzero(held.mask & cols.live))
+             for name, counts in held.fields.items() if counts.at(d)]
+    df = int(np.count_nonzero(held.holders(cols.n) & cols.live))
     idf = scoring.idf(df, cols.doc_count) if df else 0.0
     term = next((c.text for c in q.subqueries if isinstance(c, wq.Term)), "")
     word = getattr(q, "typed", None) or (term.decode() if isinstance(term, bytes) else term)

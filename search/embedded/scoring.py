@@ -165,9 +165,10 @@ def _bm25f(q: FieldsOr, cols: Columns, searcher) -> Match:
     punctuated word's phrase add their own scores on top."""
     held = word_in_fields(q, cols, searcher)
     tf = np.zeros(cols.n, dtype=np.float32)
+    mask = np.zeros(cols.n, dtype=bool)
     for fieldname, counts in held.fields.items():
-        tf += counts.ntf * np.float32(FIELD_WEIGHT[fieldname])
-    mask = held.mask.copy()
+        tf[counts.ids] += counts.ntf * np.float32(FIELD_WEIGHT[fieldname])
+        mask[counts.ids] = True
     df = int(np.count_nonzero(mask & cols.live))
     score = np.zeros(cols.n, dtype=np.float32)
     if df:
@@ -184,71 +185,97 @@ def _bm25f(q: FieldsOr, cols: Columns, searcher) -> Match:
 
 @dataclass
 class FieldCounts:
-    """How often one word occurs in one field of every article (0 where it
-    does not): as counted (`raw`), and length-normalized and weighted by
-    its lookup's boost (`ntf`, what BM25F sums)."""
+    """How often one word occurs in one field of the articles holding it
+    there (`ids`, sorted): as counted (`raw`), and length-normalized and
+    weighted by its lookup's boost (`ntf`, what BM25F sums)."""
 
-    raw: np.ndarray  # float32[n]
-    ntf: np.ndarray  # float32[n]
+    ids: np.ndarray
+    raw: np.ndarray
+    ntf: np.ndarray
+
+    def at(self, docnum: int) -> float:
+        """The raw count in article `docnum` (0 when it does not hold the word)."""
+        k = int(np.searchsorted(self.ids, docnum))
+        return float(self.raw[k]) if k < len(self.ids) and self.ids[k] == docnum else 0.0
 
 
 @dataclass
 class WordInFields:
-    """One reader's word in each field (`fields`), the articles holding it
-    anywhere (`mask`), and the parts of its `FieldsOr` that are scored on
-    their own (`others`: none for a word as the compiler makes it)."""
+    """One reader's word in each field (`fields`), and the parts of its
+    `FieldsOr` that are scored on their own (`others`: none for a word as
+    the compiler makes it)."""
 
     fields: dict[str, FieldCounts]
-    mask: np.ndarray
     others: list[query.Query]
+
+    def holders(self, n: int) -> np.ndarray:
+        """The articles holding the word in any field, as a mask over `n` docnums."""
+        mask = np.zeros(n, dtype=bool)
+        for counts in self.fields.values():
+            mask[counts.ids] = True
+        return mask
 
 
 def word_in_fields(q: FieldsOr, cols: Columns, searcher) -> WordInFields:
     """Count a `FieldsOr`'s word in each of its fields.
 
     The terms of one field (a word's stems in several languages) are added
-    up. A punctuated word ("al-Qaeda", "three-dimensional") is
-    looked up as written and as the phrase of its parts; the index puts the
-    parts of a written compound at consecutive places, so the phrase counts
-    every occurrence, hyphen or not, and the compound term is a subset of
-    it. The field's count is therefore the larger of the two, never their
-    sum: one typed word is one word of the query, however it is spelled.
+    up. A punctuated word ("al-Qaeda", "three-dimensional") is looked up as
+    written and as the phrase of its parts; the index puts the parts of a
+    written compound at consecutive places, so the phrase counts every
+    occurrence, hyphen or not, and the compound term is a subset of it. The
+    field's count is therefore the larger of the two, never their sum: one
+    typed word is one word of the query, however it is spelled.
     """
-    n = cols.n
-    terms: dict[str, FieldCounts] = {}
-    phrases: dict[str, FieldCounts] = {}
-    mask = np.zeros(n, dtype=bool)
+    terms: dict[str, list[FieldCounts]] = {}
+    phrases: dict[str, list[FieldCounts]] = {}
     others: list[query.Query] = []
     for c in q.subqueries:
         if type(c) is query.Term and c.fieldname in FIELD_WEIGHT:
             ids, ntf = _normalized_tf(c.fieldname, c.text, cols, searcher)
-            raw = _raw_tf(c.fieldname, c.text, cols, searcher)
+            into = terms
+            if len(ids):
+                raw = _raw_tf(c.fieldname, c.text, cols, searcher)
         elif type(c) is query.Phrase and c.fieldname in FIELD_WEIGHT:
             ids, raw = phrase_counts(c, cols, searcher)
-            ntf = _normalize(raw, ids, c.fieldname, cols)
+            into = phrases
+            if len(ids):
+                ntf = _normalize(raw, ids, c.fieldname, cols)
         else:
             others.append(c)
             continue
-        if not len(ids):
-            continue
-        into = terms if type(c) is query.Term else phrases
-        counts = into.get(c.fieldname)
-        if counts is None:
-            counts = into[c.fieldname] = FieldCounts(np.zeros(n, dtype=np.float32),
-                                                     np.zeros(n, dtype=np.float32))
-        counts.raw[ids] += raw
-        counts.ntf[ids] += ntf * np.float32(c.boost)
-        mask[ids] = True
-    fields = dict(terms)
-    for fieldname, phrase in phrases.items():
-        written = fields.get(fieldname)
-        if written is None:
-            fields[fieldname] = phrase
-            continue
-        more = phrase.raw > written.raw
-        fields[fieldname] = FieldCounts(np.where(more, phrase.raw, written.raw),
-                                        np.where(more, phrase.ntf, written.ntf))
-    return WordInFields(fields, mask, others)
+        if len(ids):
+            boost = np.float32(c.boost)
+            into.setdefault(c.fieldname, []).append(
+                FieldCounts(ids, raw, ntf * boost if c.boost != 1 else ntf))
+    fields = {name: _combined(found, np.add) for name, found in terms.items()}
+    for name, found in phrases.items():
+        phrase = _combined(found, np.add)
+        written = fields.get(name)
+        fields[name] = phrase if written is None else _combined([written, phrase], np.fmax)
+    return WordInFields(fields, others)
+
+
+def _combined(counts: list[FieldCounts], how) -> FieldCounts:
+    """Counts of one field joined over the union of their articles, added
+    (`np.add`) or the larger kept (`np.fmax`; `raw` decides, `ntf` follows)."""
+    if len(counts) == 1:
+        return counts[0]
+    ids = counts[0].ids
+    for c in counts[1:]:
+        ids = np.union1d(ids, c.ids)
+    raw = np.zeros(len(ids), dtype=np.float32)
+    ntf = np.zeros(len(ids), dtype=np.float32)
+    for c in counts:
+        at = np.searchsorted(ids, c.ids)
+        if how is np.add:
+            raw[at] += c.raw
+            ntf[at] += c.ntf
+        else:
+            more = c.raw > raw[at]
+            raw[at[more]] = c.raw[more]
+            ntf[at[more]] = c.ntf[more]
+    return FieldCounts(ids, raw, ntf)
 
 
 def phrase_counts(q: query.Phrase, cols: Columns, searcher) -> tuple[np.ndarray, np.ndarray]:
