@@ -13,8 +13,8 @@ occurs and how often: the same counting the embedded engine explains with.
 The parts add up to the hit's score like any explanation's: the reported
 match carries the whole number and the word counts carry none.
 
-The cost is one analysis of each shown hit's title and text, as its
-snippets already need.
+The cost is one analysis of each shown hit's title and text (as its
+snippets already need) and a pass over those terms per word of the search.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def explain(info: dict | None, score: float | None, words: Sequence[p.Word],
     `info` (Typesense's `text_match_info`; None when the hit was not
     ranked by text), for the search's `words` (`search.plan.plan_words`);
     `tags` are the article's, key → label."""
-    found = [_occurrences(w, title, body, language, tags) for w in words]
+    texts = (("title", _Terms(terms(title, language))), ("text", _Terms(terms(body, language))))
+    found = [_occurrences(w, texts, language, tags) for w in words]
     if not by_text:
         return Explanation("ordered by date, not by its words (the words are shown as read "
                            "from the article)", 0.0, found)
@@ -59,27 +60,37 @@ def explain(info: dict | None, score: float | None, words: Sequence[p.Word],
                        [Explanation(summary, float(score)), *found])
 
 
-def _occurrences(word: p.Word, title: str, body: str, language: str | None,
-                 tags: dict[str, str]) -> Explanation:
-    """Where `word` occurs in the article, counted in its own language."""
+def _occurrences(word: p.Word, texts: tuple[tuple[str, _Terms], ...],
+                 language: str | None, tags: dict[str, str]) -> Explanation:
+    """Where `word` occurs in the article (`texts`: each field's name and
+    index terms, analyzed in the article's language)."""
     spelled = units(word.text, language)
     parts = spelled[0].parts if len(spelled) == 1 and spelled[0].parts else word.parts
-    where = [f"{_times(n)} in the {name}"
-             for name, text in (("title", title), ("text", body))
-             if (n := _count(parts, terms(text, language)))]
+    where = [f"{_times(n)} in the {name}" for name, found in texts
+             if (n := found.count(parts))]
     if word.tag in tags and "tags" in word.fields:
         where.append(f"the tag “{tags[word.tag]}”")
     return Explanation(f"“{word.text}”: {', '.join(where) or 'not in the title or text'}", 0.0)
 
 
-def _count(parts: Sequence[str], found: list[str]) -> int:
-    """How many times `parts` stand in a row among an article's terms (a
-    written compound's parts follow it at once, so "al-Qaeda" and "al
-    Qaeda" both count)."""
-    k = len(parts)
-    if not k:
-        return 0
-    return sum(1 for i in range(len(found) - k + 1) if tuple(found[i:i + k]) == tuple(parts))
+class _Terms:
+    """A field's index terms, in order, with where each occurs."""
+
+    def __init__(self, found: list[str]) -> None:
+        self.found = found
+        self.places: dict[str, list[int]] = {}
+        for i, t in enumerate(found):
+            self.places.setdefault(t, []).append(i)
+
+    def count(self, parts: Sequence[str]) -> int:
+        """How many times `parts` stand in a row (a written compound's parts
+        follow it at once, so "al-Qaeda" and "al Qaeda" both count); the
+        cost is the first part's occurrences."""
+        if not parts:
+            return 0
+        found, k = self.found, len(parts)
+        return sum(1 for i in self.places.get(parts[0], ())
+                   if tuple(found[i:i + k]) == tuple(parts))
 
 
 def _times(n: int) -> str:
