@@ -667,7 +667,7 @@ def plan(text: str) -> QueryPlan:
         return QueryPlan(None, "", notes=notes)
     text = _without_bare_parentheses(text)
     question = _is_question(text)
-    source = _without_question_words(text) if question else text
+    source, dropped = _without_question_words(text) if question else (text, [])
     reader = _Reader(source)
     try:
         root = reader.parse()
@@ -685,10 +685,8 @@ def plan(text: str) -> QueryPlan:
     plain = _is_plain(root)
     ranked = plain and (question or content >= LONG_QUERY)
     searched = describe(root)
-    if question:
-        dropped = _question_words_in(text)
-        if dropped:
-            notes.append("Question words left out: " + ", ".join(dropped) + ".")
+    if dropped:
+        notes.append("Question words left out: " + ", ".join(dropped) + ".")
     return QueryPlan(root, searched, words, notes, ranked_by_most=ranked, question=question,
                      repaired=reader.repaired)
 
@@ -721,21 +719,19 @@ def _question_word_places(words: list[str]) -> list[int]:
     return places
 
 
-def _without_question_words(text: str) -> str:
+def _without_question_words(text: str) -> tuple[str, list[str]]:
+    """A question's text without the words that ask, and those words (once
+    each, stop words aside) for the reader's note."""
     words = text.replace("?", " ").replace("؟", " ").split()
-    dropped = set(_question_word_places(words))
-    kept = [w for i, w in enumerate(words) if i not in dropped]
-    return " ".join(kept) or text
-
-
-def _question_words_in(text: str) -> list[str]:
-    words = text.replace("?", " ").replace("؟", " ").split()
-    seen: list[str] = []
-    for i in _question_word_places(words):
+    places = _question_word_places(words)
+    asked = set(places)
+    kept = [w for i, w in enumerate(words) if i not in asked]
+    said: list[str] = []
+    for i in places:
         f = normalize_word(words[i].strip(".,;:!?؟"))
-        if f not in STOPS and f not in seen:
-            seen.append(f)
-    return seen
+        if f not in STOPS and f not in said:
+            said.append(f)
+    return " ".join(kept) or text, said
 
 
 def _is_plain(node: Node) -> bool:

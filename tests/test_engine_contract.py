@@ -49,6 +49,7 @@ from tests.engine_corpus import (
     read_jsonl,
     write_jsonl,
 )
+from tests.explanations import unbalanced
 from webui.backend import make_engine
 from webui.config import DEFAULTS
 
@@ -510,17 +511,6 @@ def _said(explanation, word: str, field: str) -> int:
     return 0
 
 
-def _unbalanced(node) -> list[str]:
-    bad = []
-    if node.parts:
-        total = sum(p.value for p in node.parts)
-        if abs(total - node.value) > 1e-6 * max(1.0, abs(node.value)):
-            bad.append(f"{node.label}: {node.value} != {total}")
-        for p in node.parts:
-            bad.extend(_unbalanced(p))
-    return bad
-
-
 @pytest.mark.parametrize("q", ["oil wheat", "oil OR coffee", "What is the wheat market?"])
 def test_why_this_result(engine, bf, q):
     """Every hit is explained, the parts add up, and the counts it gives for
@@ -533,7 +523,7 @@ def test_why_this_result(engine, bf, q):
     articles = {a.id: a for a in bf.articles}
     words = [w for w in ("oil", "wheat", "coffee", "market") if w in q]
     for h in why.hits:
-        assert _unbalanced(h.explanation) == [], h.id
+        assert unbalanced(h.explanation, 1e-6) == [], h.id
         a = articles[h.id]
         for w in words:
             for field, text in (("title", a.title), ("text", a.body)):

@@ -14,7 +14,7 @@ from index.embedded.schema import make_schema
 from index.normalize import normalize_tags
 from search.embedded.engine import Engine
 from search.request import SearchRequest
-from search.results import Explanation
+from tests.explanations import unbalanced
 
 WORDS = ("oil wheat harbour tariff grain bank export price crude ministry policy water "
          "drought heat transfer wing aircraft flow boundary layer").split()
@@ -35,18 +35,6 @@ def engine():
     return Engine.from_index(ix)
 
 
-def _sums(node: Explanation) -> list[str]:
-    """Every node whose parts do not add up to its value."""
-    bad = []
-    if node.parts:
-        total = sum(p.value for p in node.parts)
-        if abs(total - node.value) > 1e-3 * max(1.0, abs(node.value)):
-            bad.append(f"{node.label}: {node.value} != {total}")
-        for p in node.parts:
-            bad.extend(_sums(p))
-    return bad
-
-
 @pytest.mark.parametrize("sort", ["relevance", "recency"])
 @pytest.mark.parametrize("q", ["oil", "oil prices", "heat transfer wing", "oil -wheat",
                                "oil OR grain OR harbour", '"boundary layer" flow',
@@ -58,7 +46,7 @@ def test_explanations_add_up_to_the_score(engine, q, sort):
     for h in r.hits:
         assert h.explanation is not None
         assert h.explanation.value == pytest.approx(h.score, rel=1e-4, abs=1e-5)
-        assert not _sums(h.explanation), _sums(h.explanation)
+        assert not unbalanced(h.explanation), unbalanced(h.explanation)
 
 
 def test_an_explanation_names_the_words_fields_rarity_and_every_step(engine):

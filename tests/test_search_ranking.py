@@ -20,8 +20,8 @@ from search.embedded import scoring
 from search.embedded.columns import Columns
 from search.embedded.engine import Engine
 from search.request import SearchRequest
-from search.results import Explanation
 from tests.bench import cranfield_eval
+from tests.explanations import unbalanced
 from webui.config import DEFAULTS
 
 DAY = dt.date(2020, 1, 1)
@@ -38,17 +38,6 @@ def _index(articles: list[tuple[str, str, int]]):
 
 def _ids(engine: Engine, q: str, **request) -> list[str]:
     return [h.id for h in engine.run(SearchRequest(q=q, per_page=50, **request)).hits]
-
-
-def _unbalanced(node: Explanation) -> list[str]:
-    bad = []
-    if node.parts:
-        total = sum(p.value for p in node.parts)
-        if abs(total - node.value) > 1e-3 * max(1.0, abs(node.value)):
-            bad.append(f"{node.label}: {node.value} != {total}")
-        for p in node.parts:
-            bad.extend(_unbalanced(p))
-    return bad
 
 
 # -- BM25 ------------------------------------------------------------------------------
@@ -136,7 +125,7 @@ def test_feedback_is_explained_and_the_parts_add_up(wings):
     assert any("pseudo-relevance feedback" in t for t in texts)
     for h in r.hits:
         assert h.explanation.value == pytest.approx(h.score, rel=1e-4, abs=1e-5)
-        assert not _unbalanced(h.explanation), _unbalanced(h.explanation)
+        assert not unbalanced(h.explanation), unbalanced(h.explanation)
 
 
 # -- proximity -------------------------------------------------------------------------

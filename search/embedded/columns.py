@@ -74,6 +74,9 @@ class Postings:
     bm25: np.ndarray | None = None
     #: Its length-normalized frequency in each of `ids` (BM25F), kept likewise.
     ntf: np.ndarray | None = None
+    #: Its frequency in each of `ids` as counted (the weights without the
+    #: field boost), kept likewise.
+    raw: np.ndarray | None = None
 
 
 class _Block:

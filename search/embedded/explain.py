@@ -81,7 +81,10 @@ def _explain(q: wq.Query, cols: Columns, searcher, docnums: list[int]) -> list[E
     match = scoring._eval(q, cols, searcher)
     values = [float(match.score[d]) if match.mask[d] else 0.0 for d in docnums]
     if isinstance(q, scoring.FieldsOr):
-        return [_word(q, cols, searcher, d, v) for d, v in zip(docnums, values, strict=True)]
+        held = scoring.word_in_fields(q, cols, searcher)
+        df = int(np.count_nonzero(held.holders(cols.n) & cols.live))
+        return [_word(q, held, df, cols, searcher, d, v)
+                for d, v in zip(docnums, values, strict=True)]
     if isinstance(q, wq.Term):
         return [_term(q, cols, searcher, d, v) for d, v in zip(docnums, values, strict=True)]
     if isinstance(q, wq.Phrase):
@@ -110,12 +113,12 @@ def _explain(q: wq.Query, cols: Columns, searcher, docnums: list[int]) -> list[E
     return out
 
 
-def _word(q: scoring.FieldsOr, cols: Columns, searcher, d: int, value: float) -> Explanation:
-    held = scoring.word_in_fields(q, cols, searcher)
+def _word(q: scoring.FieldsOr, held: scoring.WordInFields, df: int, cols: Columns,
+          searcher, d: int, value: float) -> Explanation:
+    """One hit's part for one reader's word, which `df` articles hold."""
     where = [f"{_times(counts.at(d))} in the {_field(name)} "
              f"(weight {scoring.FIELD_WEIGHT[name]:g})"
              for name, counts in held.fields.items() if counts.at(d)]
-    df = int(np.count_nonzero(held.holders(cols.n) & cols.live))
     idf = scoring.idf(df, cols.doc_count) if df else 0.0
     term = next((c.text for c in q.subqueries if isinstance(c, wq.Term)), "")
     word = getattr(q, "typed", None) or (term.decode() if isinstance(term, bytes) else term)

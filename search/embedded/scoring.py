@@ -301,8 +301,8 @@ def phrase_counts(q: query.Phrase, cols: Columns, searcher) -> tuple[np.ndarray,
             if not len(common):
                 return _NO_IDS, np.zeros(0, dtype=np.float32)
         wanted = common.tolist()
-        places = [dict(cols.values(reader, q.fieldname, w, wanted)) for w in dict.fromkeys(words)]
-        by_word = dict(zip(dict.fromkeys(words), places, strict=True))
+        by_word = {w: dict(cols.values(reader, q.fieldname, w, wanted))
+                   for w in dict.fromkeys(words)}
         found, times = [], []
         for d in wanted:
             at = [set(decode(by_word[w][d])) for w in words]
@@ -353,16 +353,23 @@ def _normalized_tf(fieldname: str, text, cols: Columns, searcher):
         return p.ids, None
     ntf = p.ntf
     if ntf is None:  # two threads may both work it out; the result is the same
-        ntf = p.ntf = _normalize(p.weights / _STORED_BOOST[fieldname], p.ids, fieldname, cols)
+        ntf = p.ntf = _normalize(_raw(p, fieldname), p.ids, fieldname, cols)
     return p.ids, ntf
+
+
+def _raw(p, fieldname: str) -> np.ndarray:
+    """How many times a term occurs in each of its documents (kept with its postings)."""
+    raw = p.raw
+    if raw is None:
+        raw = p.raw = (p.weights / _STORED_BOOST[fieldname]).astype(np.float32)
+    return raw
 
 
 def _raw_tf(fieldname: str, text, cols: Columns, searcher) -> np.ndarray:
     """How many times a term occurs in each of its documents."""
     field = searcher.schema[fieldname]
     btext = text if isinstance(text, bytes) else field.to_bytes(text)
-    p = cols.term(searcher.reader(), fieldname, btext)
-    return (p.weights / _STORED_BOOST[fieldname]).astype(np.float32)
+    return _raw(cols.term(searcher.reader(), fieldname, btext), fieldname)
 
 
 def _normalize(raw: np.ndarray, ids: np.ndarray, fieldname: str, cols: Columns) -> np.ndarray:
