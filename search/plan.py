@@ -683,7 +683,8 @@ def plan(text: str) -> QueryPlan:
         return QueryPlan(None, "", [], notes, question=question, repaired=True)
     content = sum(1 for n in _leaves(root) if isinstance(n, (Word, Phrase)))
     plain = _is_plain(root)
-    ranked = plain and (question or content >= LONG_QUERY)
+    # One word is found alike by all and by most of the words: no ranking note.
+    ranked = plain and content >= 2 and (question or content >= LONG_QUERY)
     searched = describe(root)
     if dropped:
         notes.append("Question words left out: " + ", ".join(dropped) + ".")
@@ -695,14 +696,23 @@ def _is_question(text: str) -> bool:
     """A question or sentence typed as it is, not keywords.
 
     It ends with a question mark, or it starts like a question and goes on
-    for at least three more words, and it uses no query syntax.
+    for at least three more words, or it asks for material about something
+    ("papers on drought"), and it uses no query syntax.
     """
     if _SYNTAX.search(text):
         return False
     words = text.split()
     if text.rstrip().endswith(("?", "؟")) and len(words) >= 2:
         return True
+    if len(words) >= 3 and _asks_for_material(words):
+        return True  # "papers on drought": the request says what it is about
     return bool(_QUESTION_START.match(text)) and len(words) >= 4
+
+
+def _asks_for_material(words: list[str]) -> bool:
+    """True when a text starts like "papers on …" or "articles about …"."""
+    first, second = (normalize_word(w.strip(".,;:!")) for w in words[:2])
+    return first in REQUEST_NOUNS and second in _REQUEST_TOPIC
 
 
 def _question_word_places(words: list[str]) -> list[int]:

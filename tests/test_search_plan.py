@@ -106,9 +106,13 @@ def test_questions_drop_question_words_and_rank_by_most():
                             ["drought", "Kansas"]),
                            ("to what extent can wing flutter be predicted",
                             ["extent", "wing", "flutter", "predicted"]),
-                           ("references on heat transfer to cones", ["heat", "transfer", "cones"])]:
+                           ("references on heat transfer to cones", ["heat", "transfer", "cones"]),
+                           ("papers on drought", ["drought"]),
+                           ("articles about al-Qaeda", ["al-Qaeda"])]:
         r = plan(request)
         assert r.question and r.words == words, request
+        # One word left is found alike by all or most words: no ranking note.
+        assert r.ranked_by_most == (len(words) >= 2), request
     # A word that asks for material is a request only before "on", "about"
     # or a question word; elsewhere it is what the reader asks about.
     r = plan("How are articles retrieved automatically from information requests?")
