@@ -74,13 +74,29 @@ def test_document_model_counts_every_term_but_keeps_only_subject_words():
     assert model == {"wing": 2 / 6, "lift": 1 / 6}
 
 
+def test_article_weights_follow_exp_of_the_score_gap_relative_to_the_best():
+    # SHARPNESS 0.1 and a best score of 10: temperature 1, so the weights are
+    # e^0 : e^-1 : e^-3, whatever the scores' scale (x 3 gives the same).
+    expected = [1.0, math.exp(-1), math.exp(-3)]
+    expected = [w / sum(expected) for w in expected]
+    assert feedback.article_weights([10.0, 9.0, 7.0]) == pytest.approx(expected)
+    assert feedback.article_weights([30.0, 27.0, 21.0]) == pytest.approx(expected)
+    # Shares of the scores would have given the third 7/26 of the vote.
+    assert feedback.article_weights([10.0, 9.0, 7.0])[2] < 0.05
+    assert feedback.article_weights([5.0, 0.0, -1.0]) == [1.0, 0.0, 0.0]
+    assert feedback.article_weights([0.0, 0.0]) == [0.0, 0.0]
+
+
 def test_relevance_model_weighs_articles_by_score_and_keeps_the_querys_words():
     docs = [{"wing": 0.5, "lift": 0.5}, {"wing": 0.5, "drag": 0.5}]
-    model = dict(feedback.relevance_model(docs, [3.0, 1.0], count=3))
+    first, second = feedback.article_weights([3.0, 2.9])
+    assert first > second > 0
+    model = dict(feedback.relevance_model(docs, [3.0, 2.9], count=3))
     assert sum(model.values()) == pytest.approx(1.0)
-    assert model["wing"] == pytest.approx(0.5)  # in both: 0.75·0.5 + 0.25·0.5
-    assert model["lift"] == pytest.approx(0.375) and model["drag"] == pytest.approx(0.125)
-    assert [t for t, _ in feedback.relevance_model(docs, [3.0, 1.0], count=1)] == ["wing"]
+    assert model["wing"] == pytest.approx(0.5)  # in both: first·0.5 + second·0.5
+    assert model["lift"] == pytest.approx(first * 0.5)
+    assert model["drag"] == pytest.approx(second * 0.5)
+    assert [t for t, _ in feedback.relevance_model(docs, [3.0, 2.9], count=1)] == ["wing"]
     assert feedback.relevance_model(docs, [0.0, 0.0]) == []
 
 

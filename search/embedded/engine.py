@@ -267,8 +267,8 @@ class Engine:
         found.mask, found.scores = match.mask, match.score
         found.docs = np.flatnonzero(match.mask & filters)
         if read.ranked_by_most and isinstance(compiled.query, (wq.Or, wq.AndNot)):
-            found.partial_note = (f"Ranked by how many of {_quoted(read)} each article has; "
-                                  "those with more of them come first.")
+            found.partial_note = (f"Ranked by how many of {_quoted(read)} each article has, "
+                                  "a rare word counting for more than a common one.")
         elif len(found.docs) == 0:
             loose = compiler.compile(read.root, most=True, frequency=frequency,
                                      languages=languages)
