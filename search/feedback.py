@@ -53,6 +53,10 @@ from collections.abc import Iterable, Mapping, Sequence
 FEEDBACK_DOCS = 10
 #: Words in the relevance model (the query's own words included).
 EXPANSION_TERMS = 20
+#: Voters that must hold a word for it to enter the model (Terrier's
+#: `expansion.mindocuments`): a word only one article has is that article's
+#: own (a name, a catalogue number), not the subject the best articles share.
+MIN_VOTERS = 2
 #: How sharply the best articles outvote the others (see `article_weights`).
 SHARPNESS = 0.1
 #: Share of the final query kept by the reader's own words (RM3's λ).
@@ -91,13 +95,17 @@ def relevance_model(documents: Sequence[Mapping[str, float]], scores: Sequence[f
                     count: int = EXPANSION_TERMS) -> list[tuple[str, float]]:
     """The `count` words with the most votes (see the module docstring) and
     their share `P(t|R)` of those votes; `documents` are the top articles'
-    `document_model`s, `scores` their scores."""
+    `document_model`s, `scores` their scores. Only words that at least
+    `MIN_VOTERS` of the voting articles hold take part."""
     votes: dict[str, float] = {}
+    voters: Counter[str] = Counter()
     for model, share in zip(documents, article_weights(scores), strict=True):
         if share <= 0:
             continue
+        voters.update(model.keys())
         for term, p in model.items():
             votes[term] = votes.get(term, 0.0) + share * p
+    votes = {t: v for t, v in votes.items() if voters[t] >= MIN_VOTERS}
     top = heapq.nlargest(count, votes.items(), key=lambda tv: tv[1])
     mass = sum(v for _t, v in top) or 1.0
     return [(t, v / mass) for t, v in top]

@@ -88,16 +88,25 @@ def test_article_weights_follow_exp_of_the_score_gap_relative_to_the_best():
 
 
 def test_relevance_model_weighs_articles_by_score_and_keeps_the_querys_words():
-    docs = [{"wing": 0.5, "lift": 0.5}, {"wing": 0.5, "drag": 0.5}]
-    first, second = feedback.article_weights([3.0, 2.9])
-    assert first > second > 0
-    model = dict(feedback.relevance_model(docs, [3.0, 2.9], count=3))
-    assert sum(model.values()) == pytest.approx(1.0)
-    assert model["wing"] == pytest.approx(0.5)  # in both: first·0.5 + second·0.5
-    assert model["lift"] == pytest.approx(first * 0.5)
-    assert model["drag"] == pytest.approx(second * 0.5)
-    assert [t for t, _ in feedback.relevance_model(docs, [3.0, 2.9], count=1)] == ["wing"]
-    assert feedback.relevance_model(docs, [0.0, 0.0]) == []
+    docs = [{"wing": 0.5, "lift": 0.5}, {"wing": 0.5, "drag": 0.5},
+            {"lift": 0.5, "drag": 0.5}]
+    w = feedback.article_weights([3.0, 2.9, 2.8])
+    assert w[0] > w[1] > w[2] > 0
+    model = dict(feedback.relevance_model(docs, [3.0, 2.9, 2.8], count=3))
+    assert sum(model.values()) == pytest.approx(1.0)  # each voter's words sum to 1
+    assert model["wing"] == pytest.approx(0.5 * (w[0] + w[1]))
+    assert model["lift"] == pytest.approx(0.5 * (w[0] + w[2]))
+    assert model["drag"] == pytest.approx(0.5 * (w[1] + w[2]))
+    assert [t for t, _ in feedback.relevance_model(docs, [3.0, 2.9, 2.8], count=1)] == ["wing"]
+    assert feedback.relevance_model(docs, [0.0, 0.0, 0.0]) == []
+
+
+def test_a_word_only_one_voter_holds_is_not_in_the_model():
+    docs = [{"wing": 0.4, "r408": 0.6}, {"wing": 0.5, "lift": 0.5}, {"lift": 1.0}]
+    model = dict(feedback.relevance_model(docs, [3.0, 2.9, 2.0]))
+    assert "r408" not in model and set(model) == {"wing", "lift"}
+    # A voter with no score does not count as a holder.
+    assert dict(feedback.relevance_model(docs, [3.0, 2.9, 0.0])) == {"wing": 1.0}
 
 
 def test_boosts_keep_the_query_on_its_own_scale():
