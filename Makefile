@@ -56,9 +56,9 @@ bench: install-test
 bench-index: install-test
 	$(BIN)/python -m tests.bench.index_bench
 
-## eval: nDCG@10 and MAP@100 on Cranfield through the HTTP API, against SQLite FTS5
+## eval: nDCG@10 and MAP@100 on Cranfield (or COLLECTION=cisi|cacm CORPUS=folder) through the HTTP API, against SQLite FTS5
 eval: install-test
-	$(BIN)/python -m tests.bench.cranfield_eval
+	$(BIN)/python -m tests.bench.cranfield_eval $(if $(COLLECTION),--collection $(COLLECTION)) $(if $(CORPUS),--corpus $(CORPUS))
 
 ## bench-hostile: server CPU of each hostile request on every reader route, and ordinary searches' latency beside them
 bench-hostile: install-test

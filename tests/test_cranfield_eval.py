@@ -87,6 +87,41 @@ def test_parsers_on_a_small_sample(tmp_path):
     assert ce.parse_qrels(tmp_path / "qrels") == {1: {1: 2}, 2: {1: -1}}
 
 
+def test_cisi_and_cacm_layouts_read_their_extra_fields_and_binary_judgements(tmp_path):
+    # CISI: .X citations after the abstract; judgements "query doc 0 0.000000".
+    (tmp_path / "CISI.ALL").write_text(
+        ".I 1\n.T\nDewey history\n.A\nComaromi, J.P.\n.W\n   The present study\n"
+        "is a history.\n.X\n1\t5\t1\n92\t1\t1\n.I 2\n.T\nLibraries\n.W\nUse made.\n",
+        encoding="utf-8")
+    (tmp_path / "CISI.QRY").write_text(
+        ".I 1\n.W\nWhat problems are there?\n.I 3\n.W\nWhat is information science?\n",
+        encoding="utf-8")
+    (tmp_path / "CISI.REL").write_text("     1     28\t0\t0.000000\n     3     2\t0\t0.000000\n",
+                                       encoding="utf-8")
+    cisi = ce.COLLECTIONS["cisi"]
+    docs = ce.parse_docs(tmp_path / cisi.docs)
+    assert docs[0].text == "The present study is a history."  # not the citations
+    topics = ce.parse_queries(tmp_path / cisi.queries, cisi.by_position)
+    assert [t.number for t in topics] == [1, 3]  # by .I, as the judgements number them
+    assert ce.parse_qrels(tmp_path / cisi.qrels, cisi.graded) == {1: {28: 1}, 3: {2: 1}}
+    assert ce.gain(1) == max(ce.gain(c) for c in (1, 2, 3, 4))
+    # CACM: a record with no abstract gets its byline; a query's .N note is not its text.
+    (tmp_path / "cacm.all").write_text(
+        ".I 1\n.T\nPreliminary Report\n.B\nCACM December, 1958\n.A\nPerlis, A. J.\n"
+        ".N\nCA581203 JB\n.X\n100\t5\t1\n", encoding="utf-8")
+    (tmp_path / "query.text").write_text(
+        ".I 2\n.W\n I am interested in articles by Pooch\n.A\nPooch, U.\n.N\n 2. R. A.\n",
+        encoding="utf-8")
+    cacm = ce.COLLECTIONS["cacm"]
+    doc = ce.parse_docs(tmp_path / cacm.docs)[0]
+    assert ce.article_record(doc, cacm.byline_body) == {
+        "id": "cran-1", "title": "Preliminary Report",
+        "body": "Perlis, A. J. CACM December, 1958"}
+    assert ce.article_record(doc) is None  # Cranfield's rule: no abstract, no record
+    assert ce.parse_queries(tmp_path / cacm.queries, False) == [
+        ce.Topic(2, "2", "I am interested in articles by Pooch")]
+
+
 @pytest.mark.skipif(not (ce.DEFAULT_CORPUS / "cran.all.1400").exists(),
                     reason="../shared/corpora/cranfield is absent")
 def test_the_cranfield_collection_reads_whole():

@@ -1,6 +1,8 @@
 """Relevance on Cranfield: Archivist's HTTP API against SQLite FTS5 BM25.
 
-    python -m tests.bench.cranfield_eval [--work bench-out] [--k 10] [--json]
+    python -m tests.bench.cranfield_eval [--collection cranfield|cisi|cacm]
+                                         [--corpus FOLDER] [--work bench-out]
+                                         [--k 10] [--json]
                                          [--base-url http://127.0.0.1:5000]
                                          [--set SEMANTIC_WEIGHT=0.5 ...]
 
@@ -41,10 +43,23 @@ How the run goes:
    min(relevant, 100). Query k of the qrels is the k-th query of the file
    (their ``.I`` numbers have gaps).
 
-The table goes to stdout and to ``<work>/cranfield-eval.md``; the per-query
-figures to ``<work>/cranfield-eval.json`` (the previous run's file is kept
-as ``cranfield-eval.previous.json``, and the run says on how many queries
-nDCG moved since). This module never writes outside the work folder.
+The table goes to stdout and to ``<work>/<collection>-eval.md``; the
+per-query figures to ``<work>/<collection>-eval.json`` (the previous run's
+file is kept as ``<collection>-eval.previous.json``, and the run says on how
+many queries nDCG moved since). This module never writes outside the work
+folder.
+
+**Other collections.** One judged collection invites tuning to its quirks,
+so the same run reads two more of the classic test collections in the same
+SMART layout, where a reader has a copy (they are not in ``../shared``;
+`COLLECTIONS` names their files): CISI (1,460 library-science abstracts,
+76 judged queries written as requests and questions) and CACM (3,204
+computing abstracts and titles, 52 judged queries). Their judgements are
+binary: a judged document is relevant, with the gain of Cranfield's best
+code, so nDCG@k is the binary one. Their queries are numbered by ``.I`` in
+the judgements, not by position. CACM gives only a title for about half its
+records; Archivist wants a body, so such a record's body is its byline
+(authors and source line), for both engines alike.
 """
 
 from __future__ import annotations
@@ -78,13 +93,41 @@ DEFAULT_WORK = REPO / "bench-out"
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "cranfield"
 #: Archivist's article id for Cranfield document n.
 ID_PREFIX = "cran-"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Where a judged collection's three files are and how to read them."""
+
+    name: str
+    title: str
+    docs: str
+    queries: str
+    qrels: str
+    graded: bool  # Cranfield's codes 1..4; else every judged pair is relevant
+    by_position: bool  # query k of the judgements is the k-th query of the file
+    byline_body: bool  # a record with no abstract gets its authors and source
+
+
+COLLECTIONS = {
+    "cranfield": Collection("cranfield", "Cranfield 1400", "cran.all.1400", "cran.qry",
+                            "cranqrel", graded=True, by_position=True, byline_body=False),
+    "cisi": Collection("cisi", "CISI", "CISI.ALL", "CISI.QRY", "CISI.REL",
+                       graded=False, by_position=False, byline_body=False),
+    "cacm": Collection("cacm", "CACM", "cacm.all", "query.text", "qrels.text",
+                       graded=False, by_position=False, byline_body=True),
+}
+CRANFIELD = COLLECTIONS["cranfield"]
 #: Settings (webui/config.py) that may be passed to the server this module starts.
 RANKING_SETTINGS = ("SEMANTIC", "SEMANTIC_WEIGHT", "FEEDBACK")
 #: Depth of the ranking read from each engine (the API's largest page) and MAP's cutoff.
 DEPTH = 100
 FORMS = ("OR", "typed")
 
-_FIELD = re.compile(r"^\.([ITABW])\b ?(.*)$")
+#: A field line: ``.I 12``, ``.T``, ``.W``; also CISI's and CACM's ``.X``
+#: (citations), ``.N`` (a note), ``.K`` (keywords) and ``.C`` (categories),
+#: read so that they do not run on into the abstract.
+_FIELD = re.compile(r"^\.([ITABWXNKC])\b ?(.*)$")
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -130,39 +173,46 @@ def _records(text: str) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def parse_docs(path: Path) -> list[Doc]:
-    """Every abstract of cran.all.1400, in file order."""
+    """Every record of a collection's documents file, in file order."""
     return [Doc(int(ident), f.get("T", ""), f.get("A", ""), f.get("B", ""), f.get("W", ""))
             for ident, f in _records(path.read_text(encoding="utf-8"))]
 
 
-def parse_queries(path: Path) -> list[Topic]:
-    """Every query of cran.qry, numbered 1.. by position (the qrels' numbering)."""
-    return [Topic(n, ident, f.get("W", ""))
+def parse_queries(path: Path, by_position: bool = True) -> list[Topic]:
+    """Every query of a queries file, numbered 1.. by position (Cranfield's
+    judgements count them so) or, with `by_position` False, by its ``.I``."""
+    return [Topic(n if by_position else int(ident), ident, f.get("W", ""))
             for n, (ident, f) in enumerate(_records(path.read_text(encoding="utf-8")), 1)]
 
 
-def parse_qrels(path: Path) -> dict[int, dict[int, int]]:
-    """{query number: {doc id: relevance code}} from cranqrel."""
+def parse_qrels(path: Path, graded: bool = True) -> dict[int, dict[int, int]]:
+    """{query number: {doc id: relevance code}}: Cranfield's third column,
+    or 1 (the best code) for every pair of a binary collection's file."""
     qrels: dict[int, dict[int, int]] = {}
     for line in path.read_text(encoding="utf-8").split("\n"):
         parts = line.split()
-        if len(parts) >= 3:
-            qrels.setdefault(int(parts[0]), {})[int(parts[1])] = int(parts[2])
+        if len(parts) >= (3 if graded else 2):
+            qrels.setdefault(int(parts[0]), {})[int(parts[1])] = (
+                int(parts[2]) if graded else 1)
     return qrels
 
 
-def article_record(doc: Doc) -> dict | None:
-    """The JSON Lines record Archivist indexes for `doc`, or None for an empty abstract."""
+def article_record(doc: Doc, byline_body: bool = False) -> dict | None:
+    """The JSON Lines record Archivist indexes for `doc`, or None when it has
+    no body (with `byline_body`, a record with no abstract has its authors
+    and source line as its body)."""
     body = doc.text
     if doc.title and body.startswith(doc.title):
         body = body[len(doc.title):].strip() or body
+    if not body and byline_body:
+        body = " ".join(x for x in (doc.author, doc.source) if x)
     if not doc.title or not body:
         return None
     return {"id": f"{ID_PREFIX}{doc.id}", "title": doc.title, "body": body}
 
 
 def doc_id(article_id: str) -> int | None:
-    """The Cranfield document number of an Archivist article id, or None."""
+    """The collection's document number of an Archivist article id, or None."""
     if article_id.startswith(ID_PREFIX) and article_id[len(ID_PREFIX):].isdigit():
         return int(article_id[len(ID_PREFIX):])
     return None
@@ -249,12 +299,13 @@ def _archivist_command() -> list[str]:
 
 
 def prepare(work: Path, docs: Sequence[Doc], with_index: bool = True,
-            say=print) -> Workspace:
+            say=print, collection: Collection = CRANFIELD) -> Workspace:
     """The JSON Lines file, FTS5 database and (unless not wanted) index, cached in `work`."""
-    folder = work / f"cranfield-schema{SCHEMA_VERSION}-{code_hash()}"
-    jsonl, index, fts = folder / "cranfield.jsonl", folder / "index", folder / "fts5.sqlite"
+    folder = work / f"{collection.name}-schema{SCHEMA_VERSION}-{code_hash()}"
+    jsonl = folder / f"{collection.name}.jsonl"
+    index, fts = folder / "index", folder / "fts5.sqlite"
     ready = folder / "ready.json"
-    records = [(d, article_record(d)) for d in docs]
+    records = [(d, article_record(d, collection.byline_body)) for d in docs]
     kept = [r for _, r in records if r is not None]
     skipped = [d.id for d, r in records if r is None]
     ws = Workspace(folder, jsonl, index, fts, len(kept), skipped)
@@ -297,7 +348,7 @@ def prepare(work: Path, docs: Sequence[Doc], with_index: bool = True,
 
 
 def build_fts(path: Path, records: Iterable[Mapping[str, str]]) -> int:
-    """An FTS5 table of the records at `path`, rowid = Cranfield document number."""
+    """An FTS5 table of the records at `path`, rowid = the collection's document number."""
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path)
     try:
@@ -328,7 +379,7 @@ def fts_ranking(db: sqlite3.Connection, words: Sequence[str], depth: int = DEPTH
 class ApiAnswer:
     ranking: list[int]
     total: int
-    unmapped: int  # hit ids that are no Cranfield document
+    unmapped: int  # hit ids that are no document of the collection
 
 
 def api_search(base_url: str, q: str, depth: int = DEPTH) -> ApiAnswer:
@@ -450,16 +501,22 @@ def compare_previous(previous: dict, per_query: Sequence[dict], k: int) -> list[
 
 
 def report(rows: Sequence[dict], k: int, ws: Workspace, topics: int, judged: int,
-           started: dt.datetime, wall: float, server: str, changes: Sequence[str]) -> str:
+           started: dt.datetime, wall: float, server: str, changes: Sequence[str],
+           collection: Collection = CRANFIELD) -> str:
     unmapped = sum(r["unmapped_ids"] for r in rows)
+    total = ws.articles + len(ws.skipped)
+    judging = (f"nDCG@{k}: gain 5 - code for codes 1..4, log2 discount, ideal from all "
+               "judged documents. MAP@100: codes 1..4 relevant, AP over min(relevant, 100)."
+               if collection.graded else
+               f"Judgements are binary: nDCG@{k} with gain 1 for a judged document, log2 "
+               "discount, ideal from all judged documents; MAP@100 over min(relevant, 100).")
     return "\n".join([
-        "# Relevance on Cranfield",
+        f"# Relevance on {collection.title}",
         "",
         f"{topics} queries ({judged} with a relevant document) over {ws.articles:,} of the "
-        f"1,400 Cranfield abstracts (empty abstracts left out: "
-        f"{', '.join(map(str, ws.skipped)) or 'none'}). nDCG@{k}: gain 5 - code for codes "
-        "1..4, log2 discount, ideal from all judged documents. MAP@100: codes 1..4 relevant, "
-        "AP over min(relevant, 100). Archivist is read through GET /api/search "
+        f"{total:,} {collection.title} records (left out, with no text: "
+        f"{', '.join(map(str, ws.skipped)) or 'none'}). {judging} "
+        "Archivist is read through GET /api/search "
         f"(per_page=100, verbatim=1) on {server}; SQLite FTS5 ranks title and body by "
         "bm25(t, 2.0, 1.0) with the porter unicode61 tokenizer, and answers the typed form "
         "with its content words OR'd.",
@@ -468,7 +525,8 @@ def report(rows: Sequence[dict], k: int, ws: Workspace, topics: int, judged: int
         "",
         table(rows, k),
         "",
-        *([f"Hit ids that were no Cranfield document: {unmapped}.", ""] if unmapped else []),
+        *([f"Hit ids that were no {collection.title} document: {unmapped}.", ""]
+          if unmapped else []),
         *(["Since the previous run:", *changes, ""] if changes else []),
     ])
 
@@ -478,12 +536,14 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK,
                     help="folder to build and cache the index and results in (default: bench-out)")
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                    help="the Cranfield folder (default: ../shared/corpora/cranfield)")
+    ap.add_argument("--collection", choices=sorted(COLLECTIONS), default="cranfield",
+                    help="which judged collection (default: cranfield)")
+    ap.add_argument("--corpus", type=Path,
+                    help="the collection's folder (default: ../shared/corpora/<collection>)")
     ap.add_argument("--k", type=int, default=10, help="nDCG cutoff (default: 10)")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     ap.add_argument("--base-url", help="evaluate this running server (it must serve the "
-                    "Cranfield index built by this module) instead of starting one")
+                    "collection's index built by this module) instead of starting one")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a ranking setting for the server started here, one of "
                     f"{', '.join(RANKING_SETTINGS)} (repeatable; ARCHIVIST_<NAME> in the "
@@ -497,19 +557,25 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("settings apply to the server started here, not to --base-url's")
     if not 1 <= args.k <= DEPTH:
         ap.error(f"--k must be between 1 and {DEPTH}")
-    corpus = args.corpus.resolve()
-    if not (corpus / "cran.all.1400").exists():
-        ap.error(f"no Cranfield collection at {corpus}")
+    collection = COLLECTIONS[args.collection]
+    corpus = (args.corpus or DEFAULT_CORPUS.with_name(collection.name)).resolve()
+    missing = [f for f in (collection.docs, collection.queries, collection.qrels)
+               if not (corpus / f).exists()]
+    if missing:
+        ap.error(f"no {collection.title} collection at {corpus} (missing {', '.join(missing)})")
 
     t0 = time.perf_counter()
     started = dt.datetime.now()
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else print
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    docs = parse_docs(corpus / "cran.all.1400")
-    topics = parse_queries(corpus / "cran.qry")
-    qrels = parse_qrels(corpus / "cranqrel")
-    ws = prepare(work, docs, with_index=args.base_url is None, say=say)
+    docs = parse_docs(corpus / collection.docs)
+    topics = parse_queries(corpus / collection.queries, collection.by_position)
+    qrels = parse_qrels(corpus / collection.qrels, collection.graded)
+    if not collection.by_position:
+        topics = [t for t in topics if t.number in qrels]  # unjudged queries tell nothing
+    ws = prepare(work, docs, with_index=args.base_url is None, say=say,
+                 collection=collection)
 
     server = proc = None
     log = ws.folder / "serve.log"
@@ -537,8 +603,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = summarize(per_query, args.k)
     wall = time.perf_counter() - t0
-    results = work / "cranfield-eval.json"
-    previous = results.with_name("cranfield-eval.previous.json")
+    results = work / f"{collection.name}-eval.json"
+    previous = results.with_name(f"{collection.name}-eval.previous.json")
     changes: list[str] = []
     if results.exists():
         try:
@@ -549,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         results.replace(previous)
     judged = sum(1 for t in topics if any(gain(c) for c in qrels.get(t.number, {}).values()))
     summary = {
+        "collection": collection.name,
         "date": started.isoformat(timespec="seconds"), "machine": machine(), "k": args.k,
         "server": server, "settings": settings, "schema": SCHEMA_VERSION,
         "workspace": str(ws.folder), "articles": ws.articles, "skipped": ws.skipped,
@@ -556,8 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     results.write_text(json.dumps({**summary, "per_query": per_query}, indent=1),
                        encoding="utf-8")
-    text = report(rows, args.k, ws, len(topics), judged, started, wall, server, changes)
-    (work / "cranfield-eval.md").write_text(text, encoding="utf-8")
+    text = report(rows, args.k, ws, len(topics), judged, started, wall, server, changes,
+                  collection)
+    (work / f"{collection.name}-eval.md").write_text(text, encoding="utf-8")
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
