@@ -35,6 +35,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -143,9 +144,37 @@ class _Pieces:
         return ids
 
 
-def article_text(title: str, body: str) -> str:
-    """The text an article's vector is made from."""
-    return f"{title}\n{body[:MAX_CHARS]}"
+def article_vectors(articles: Sequence[tuple[str, str]]) -> np.ndarray | None:
+    """Each (title, body) article's meaning vector: the title's vector and
+    the vector of the body's first `MAX_CHARS` characters, added as unit
+    vectors and normalized, so the title and the body each have half of it.
+
+    One pooled vector of title and body together let the body's hundreds of
+    tokens drown the title's ten, although the title is where an article
+    says what it is about (BM25F weighs a title word three times a body
+    word for the same reason). Weighed half and half, the articles that
+    the meaning part lifts are those whose subject, not only whose wording,
+    is the reader's: `make eval` gave nDCG@10 +0.008 for keyword queries and
+    +0.007 for typed questions on Cranfield, -0.002 and +0.007 on CACM, and
+    -0.003 and 0.000 on CISI. A title or body that is empty leaves the
+    other's vector alone. None without a model.
+    """
+    if not articles:
+        return None
+    titles = [title or "" for title, _ in articles]
+    bodies = [(body or "")[:MAX_CHARS] for _, body in articles]
+    texts = [t for t in titles if t.strip()] + [b for b in bodies if b.strip()]
+    made = vectors(texts) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
+    if made is None:
+        return None
+    out = np.zeros((len(articles), DIMENSIONS), dtype=np.float32)
+    rows = iter(made)
+    for part in (titles, bodies):
+        for i, text in enumerate(part):
+            if text.strip():
+                out[i] += next(rows)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
 
 
 def vectors(texts: list[str]) -> np.ndarray | None:

@@ -396,7 +396,7 @@ def parse_batch(batch: list[tuple]) -> ParsedBatch:
     """`_parse_one` for each file of `batch`, with the vectors made at once."""
     parsed = [_parse_one(*a) for a in batch]
     articles = [a for p in parsed if p is not None for a in p.articles]
-    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
+    made = embedding.article_vectors([(a.title, a.body) for a in articles])
     vectors = iter(embedding.to_bytes(v) for v in made) if made is not None else None
     files = [p if p is None or not p.articles or vectors is None else dataclasses.replace(
                  p, vectors=[next(vectors) for _ in p.articles])

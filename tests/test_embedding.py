@@ -54,3 +54,23 @@ def test_pieces_give_the_tokenizer_own_ids(model):
         whole = model.tokenizer.encode(text, add_special_tokens=False).ids
         assert ids is None or ids == whole, text
     assert pieces.ids("<s> special") is None
+
+
+def test_an_article_vector_is_half_its_title_and_half_its_body(model):
+    long_body = "The wing's lift grew with the angle of attack. " * 60  # past MAX_CHARS
+    articles = [("Airfoil flutter", long_body), ("", "Only a body here."),
+                ("Only a title", ""), ("", "")]
+    made = embedding.article_vectors(articles)
+
+    def own(text: str) -> np.ndarray:
+        return np.asarray(model.embed([text], norm=True), dtype=np.float32)[0]
+
+    both = own("Airfoil flutter") + own(long_body[:embedding.MAX_CHARS])
+    assert np.allclose(made[0], both / np.linalg.norm(both), atol=1e-6)
+    # The title pulls as hard as the whole body: halfway between the two.
+    assert made[0] @ own("Airfoil flutter") == pytest.approx(
+        made[0] @ own(long_body[:embedding.MAX_CHARS]), abs=1e-5)
+    assert np.allclose(made[1], own("Only a body here."), atol=1e-6)
+    assert np.allclose(made[2], own("Only a title"), atol=1e-6)
+    assert not made[3].any()  # nothing to say: no direction, and no NaN
+    assert embedding.article_vectors([]) is None

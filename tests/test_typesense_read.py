@@ -281,7 +281,7 @@ def test_related_articles_by_vector_are_the_nearest_by_cosine(typesense_cluster)
     from index import embedding
     from index.typesense_store import document
 
-    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in CORPUS[:40]])
+    made = embedding.article_vectors([(a.title, a.body) for a in CORPUS[:40]])
     if made is None:
         pytest.skip("no embedding model")
     docs = [document(a, vector=embedding.to_bytes(v))

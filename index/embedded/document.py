@@ -58,7 +58,7 @@ def to_document(article: Article, source_hash: str, vector: bytes | None = None)
     if article.pages:
         doc["pages"] = list(article.pages)
     if vector is None:
-        made = embedding.vectors([embedding.article_text(article.title, article.body)])
+        made = embedding.article_vectors([(article.title, article.body)])
         vector = embedding.to_bytes(made[0]) if made is not None else None
     if vector is not None:
         doc["vector"] = vector

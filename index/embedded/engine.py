@@ -62,7 +62,7 @@ def write_articles(ix: Index, articles: Iterable[Article], source_hash: str = ""
     values; `index.writer.update` is the librarians' incremental run over files.
     """
     articles = list(articles)
-    made = embedding.vectors([embedding.article_text(a.title, a.body) for a in articles])
+    made = embedding.article_vectors([(a.title, a.body) for a in articles])
     with ix.writer() as w:
         for i, article in enumerate(articles):
             vector = embedding.to_bytes(made[i]) if made is not None else None

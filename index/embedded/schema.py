@@ -38,7 +38,10 @@ TAGS_BOOST = 2.0
 #:    facets, publication, author and page offsets; no `spell_*` fields (the
 #:    indexer writes the vocabulary file from the words it reads); dates kept as
 #:    a column and a stored value, without postings (`DayColumn`).
-SCHEMA_VERSION = 5
+#: 6: an article's meaning vector is half its title's and half its body's
+#:    (`index.embedding.article_vectors`); vectors of both kinds in one index
+#:    would not compare alike.
+SCHEMA_VERSION = 6
 #: Prefix of the fields that held the words of a text field as written in
 #: indexes of schema versions 2 to 4 (read only to rebuild such an index).
 SPELL_PREFIX = "spell_"
