@@ -156,14 +156,21 @@ def test_feedback_is_explained_and_the_parts_add_up(wings):
 # -- proximity -------------------------------------------------------------------------
 
 
+_FILLER = "the panel was tested in the tunnel with care and then measured again"
+
+
+def _near_and_apart(near: str, apart: str, q: str):
+    """`q` asked of two articles alike but for where its words stand: `near`
+    (a0) and `apart` (a1, newer, so it would win a tie); with explanations."""
+    engine = Engine(None, _ix=_index([("Report", f"{near} {_FILLER} twice.", 0),
+                                      ("Report", f"{apart} {_FILLER} twice {q.split()[-1]}.",
+                                       5)]))
+    return engine.run(SearchRequest(q=q), explain=True)
+
+
 def test_the_words_side_by_side_rank_above_the_same_words_apart():
-    filler = "the panel was tested in the tunnel with care and then measured again"
-    near = f"heat transfer on a panel. {filler} twice."
-    apart = f"heat on a panel. {filler} twice transfer."
-    # The same words, counts and lengths: only their distance differs, and
-    # the article with them apart is newer (it would win a tie).
-    engine = Engine(None, _ix=_index([("Report", near, 0), ("Report", apart, 5)]))
-    r = engine.run(SearchRequest(q="heat transfer"), explain=True)
+    # The same words, counts and lengths: only their distance differs.
+    r = _near_and_apart("heat transfer on a panel.", "heat on a panel.", "heat transfer")
     assert [h.id for h in r.hits] == ["a0", "a1"]
     assert r.hits[0].score > r.hits[1].score
     assert "proximity" in "\n".join(r.hits[0].explanation.lines())
@@ -182,12 +189,9 @@ def test_a_punctuated_word_stands_close_to_the_next_word_from_its_last_part():
     """ "three-dimensional flow" is said in a row when "dimensional" (the
     last part) comes just before "flow"; the hyphenated word takes part in
     proximity like any other word."""
-    filler = "the panel was tested in the tunnel with care and then measured again"
     # The same words (the same meaning vector), counts and lengths.
-    near = f"a three-dimensional flow panel. {filler} twice."
-    apart = f"a three-dimensional panel. {filler} twice flow."
-    engine = Engine(None, _ix=_index([("Report", near, 0), ("Report", apart, 5)]))
-    r = engine.run(SearchRequest(q="three-dimensional flow"), explain=True)
+    r = _near_and_apart("a three-dimensional flow panel.", "a three-dimensional panel.",
+                        "three-dimensional flow")
     assert [h.id for h in r.hits] == ["a0", "a1"]
     lines = "\n".join(r.hits[0].explanation.lines())
     assert "proximity" in lines and "“three-dimensional”" in lines

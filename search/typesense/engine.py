@@ -175,20 +175,23 @@ class TypesenseEngine:
     def _serial(self, name: str) -> int:
         return patiently(lambda: serial(self.client, name))
 
+    def _token(self, info: dict) -> str:
+        return f"{info['name']}:{info['num_documents']}:{self._serial(info['name'])}"
+
     def version(self) -> str | None:
         """The collection's own name (an alias resolved), its document count and
         write serial, read from the home node; None when nothing is indexed."""
         info = self._collection()
         if not info or not info.get("num_documents"):
             return None
-        return f"{info['name']}:{info['num_documents']}:{self._serial(info['name'])}"
+        return self._token(info)
 
     def _archive(self) -> archive_mod.Snapshot | None:
         """The words, tags and languages of the archive now (one per version)."""
         info = self._collection()
         if not info or not info.get("num_documents"):
             return None
-        token = f"{info['name']}:{info['num_documents']}:{self._serial(info['name'])}"
+        token = self._token(info)
         if self._snapshot[0] == token:
             return self._snapshot[1]
         with self._lock:

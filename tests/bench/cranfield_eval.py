@@ -91,7 +91,7 @@ from tests.servers import free_port, start_archivist, stop_process
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WORK = REPO / "bench-out"
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "cranfield"
-#: Archivist's article id for Cranfield document n.
+#: Archivist's article id for document n of the collection (any of `COLLECTIONS`).
 ID_PREFIX = "cran-"
 
 
